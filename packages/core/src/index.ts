@@ -1,0 +1,21 @@
+/**
+ * @senseflow/core — live sensor capture for Node.js: sources in worker threads, SharedArrayBuffer rings,
+ * RxJS observables and zero-copy accessors, one monotonic clock.
+ */
+export * from './contract/v1/index.js';
+export * from './errors.js';
+export * from './clock.js';
+export * from './formats.js';
+export * from './validate.js';
+export * from './audio-levels.js';
+export * from './items.js';
+export * from './attach.js';
+export * from './combine.js';
+export { Source, type SourceState, type SourceStats, type LatencySummary, type VideoSource, type AudioSource, type RecordsSource } from './source.js';
+export { openSource, resolveSpecifier, type HostOptions } from './host/open-source.js';
+export type { RestartPolicy } from './host/worker-host.js';
+export { resolveLogger, type LogLevel, type Logger } from './log.js';
+export * from './ring/layout.js';
+export * from './ring/frame-ring.js';
+export * from './ring/sample-ring.js';
+export { createRingForSpec, checkSpec } from './ring/for-spec.js';

@@ -1,0 +1,505 @@
+import { InvalidOptionError, InvalidStateError } from '../errors.js';
+import {
+  CHUNK_BYTES,
+  ChunkI32,
+  ChunkI64,
+  HEADER_BYTES,
+  I32,
+  I64,
+  ItemFlags,
+  RING_MAGIC,
+  RING_VERSION,
+  RingKind,
+  RingState,
+  SAMPLE_FORMATS,
+  SampleFormatCode,
+  WriterDropCause,
+  bytesPerSample,
+  sampleFormatName,
+  sampleRingGeometry,
+  type SampleFormat,
+  type SampleRingGeometry,
+  type WriterDropCauseName,
+} from './layout.js';
+
+export type SampleArray = Int16Array | Int32Array | Float32Array;
+
+export interface SampleRingOptions {
+  channels: number;
+  rate: number;
+  format: SampleFormat;
+  /** Ring length in frames (one frame = one sample per channel). */
+  capacityFrames: number;
+  /** Chunk records kept (≥ capacity / smallest chunk, so every sample in the ring has its capture time). */
+  chunks?: number;
+}
+
+/** Allocates a sample ring (audio): interleaved samples plus per-chunk capture times. */
+export function createSampleRing(o: SampleRingOptions): SharedArrayBuffer {
+  if (!Number.isInteger(o.channels) || o.channels < 1 || o.channels > 64) throw new InvalidOptionError('channels', 'an integer from 1 to 64', o.channels);
+  if (!Number.isInteger(o.rate) || o.rate < 1 || o.rate > 1_536_000) throw new InvalidOptionError('rate', 'an integer rate in Hz from 1 to 1536000', o.rate);
+  if (!SAMPLE_FORMATS.includes(o.format)) throw new InvalidOptionError('format', `one of ${SAMPLE_FORMATS.join(', ')}`, o.format);
+  if (!Number.isInteger(o.capacityFrames) || o.capacityFrames < 16) throw new InvalidOptionError('capacityFrames', 'an integer ≥ 16', o.capacityFrames);
+  const chunks = o.chunks ?? 4096;
+  const bpf = o.channels * bytesPerSample(o.format);
+  const g = sampleRingGeometry(chunks, o.capacityFrames, bpf);
+  const sab = new SharedArrayBuffer(g.totalBytes);
+  const i32 = new Int32Array(sab, 0, HEADER_BYTES / 4);
+  i32[I32.MAGIC] = RING_MAGIC;
+  i32[I32.VERSION] = RING_VERSION;
+  i32[I32.KIND] = RingKind.sample;
+  i32[I32.COUNT] = chunks;
+  i32[I32.UNIT_BYTES] = bpf;
+  i32[I32.CHANNELS] = o.channels;
+  i32[I32.RATE] = o.rate;
+  i32[I32.SAMPLE_FORMAT] = SampleFormatCode[o.format];
+  i32[I32.CAPACITY_FRAMES] = o.capacityFrames;
+  const c64 = new BigInt64Array(sab, g.chunkOffset, (chunks * CHUNK_BYTES) / 8);
+  for (let k = 0; k < chunks; k++) c64[(k * CHUNK_BYTES) / 8 + ChunkI64.SEQ] = -1n;
+  return sab;
+}
+
+/** Common views over a sample ring. */
+export class SampleRingViews {
+  readonly g: SampleRingGeometry;
+  readonly i32: Int32Array;
+  readonly i64: BigInt64Array;
+  readonly c32: Int32Array;
+  readonly c64: BigInt64Array;
+  readonly channels: number;
+  readonly rate: number;
+  readonly format: SampleFormat;
+  /** The sample data as the format's typed array (interleaved). */
+  readonly samples: SampleArray;
+
+  constructor(readonly sab: SharedArrayBuffer) {
+    const head = new Int32Array(sab, 0, HEADER_BYTES / 4);
+    if (head[I32.MAGIC] !== RING_MAGIC || head[I32.KIND] !== RingKind.sample)
+      throw new InvalidOptionError('sab', 'a SharedArrayBuffer made by createSampleRing()', '(another buffer)');
+    if (head[I32.VERSION] !== RING_VERSION)
+      throw new InvalidStateError(`sample ring version ${head[I32.VERSION]} is not supported (this build reads version ${RING_VERSION})`);
+    this.i32 = head;
+    this.i64 = new BigInt64Array(sab, 0, HEADER_BYTES / 8);
+    this.channels = head[I32.CHANNELS];
+    this.rate = head[I32.RATE];
+    this.format = sampleFormatName(head[I32.SAMPLE_FORMAT]);
+    this.g = sampleRingGeometry(head[I32.COUNT], head[I32.CAPACITY_FRAMES], head[I32.UNIT_BYTES]);
+    this.c32 = new Int32Array(sab, this.g.chunkOffset, (this.g.chunks * CHUNK_BYTES) / 4);
+    this.c64 = new BigInt64Array(sab, this.g.chunkOffset, (this.g.chunks * CHUNK_BYTES) / 8);
+    const n = this.g.capacityFrames * this.channels;
+    this.samples =
+      this.format === 's16le'
+        ? new Int16Array(sab, this.g.dataOffset, n)
+        : this.format === 's32le'
+          ? new Int32Array(sab, this.g.dataOffset, n)
+          : new Float32Array(sab, this.g.dataOffset, n);
+  }
+
+  chunk64(seq: bigint, field: number): number {
+    return Number(seq % BigInt(this.g.chunks)) * (CHUNK_BYTES / 8) + field;
+  }
+  chunk32(seq: bigint, field: number): number {
+    return Number(seq % BigInt(this.g.chunks)) * (CHUNK_BYTES / 4) + field;
+  }
+  framesWritten(): bigint {
+    return Atomics.load(this.i64, I64.FRAMES_WRITTEN);
+  }
+  chunksWritten(): bigint {
+    return Atomics.load(this.i64, I64.WRITE_SEQ);
+  }
+  /** Frames below this index may already be overwritten (by a write in progress or done). */
+  validFrom(): bigint {
+    const f = Atomics.load(this.i64, I64.FRAMES_RESERVED) - BigInt(this.g.capacityFrames);
+    return f > 0n ? f : 0n;
+  }
+  state(): number {
+    return Atomics.load(this.i32, I32.STATE);
+  }
+  writerDrops(): Record<WriterDropCauseName, number> {
+    const out = {} as Record<WriterDropCauseName, number>;
+    for (const [name, idx] of Object.entries(WriterDropCause)) out[name as WriterDropCauseName] = Number(Atomics.load(this.i64, idx));
+    return out;
+  }
+
+  /** Frame index captured at `ns` (inverse of captureNsOf), or null when no chunk that old is recorded. */
+  frameAt(ns: bigint): bigint | null {
+    const written = this.chunksWritten();
+    if (written === 0n) return null;
+    let lo = written - BigInt(this.g.chunks) + 1n;
+    if (lo < 0n) lo = 0n;
+    let hi = written - 1n;
+    let found = -1n;
+    while (lo <= hi) {
+      const mid = (lo + hi) / 2n;
+      if (this.c64[this.chunk64(mid, ChunkI64.CAPTURE_NS)] <= ns) {
+        found = mid;
+        lo = mid + 1n;
+      } else hi = mid - 1n;
+    }
+    if (found < 0n) return null;
+    const start = this.c64[this.chunk64(found, ChunkI64.START_FRAME)];
+    const cap = this.c64[this.chunk64(found, ChunkI64.CAPTURE_NS)];
+    return start + ((ns - cap) * BigInt(this.rate)) / 1_000_000_000n;
+  }
+
+  /**
+   * Capture time (CLOCK_MONOTONIC ns) of frame index `frame`, from the chunk that holds it (or the nearest
+   * earlier chunk, extrapolated at the nominal rate). Null when no chunk that old is still recorded.
+   */
+  captureNsOf(frame: bigint): bigint | null {
+    const written = this.chunksWritten();
+    if (written === 0n) return null;
+    let lo = written - BigInt(this.g.chunks) + 1n; // the oldest record might be mid-overwrite: skip it
+    if (lo < 0n) lo = 0n;
+    let hi = written - 1n;
+    // Binary search the last chunk whose START_FRAME ≤ frame (START_FRAME grows with seq).
+    let found = -1n;
+    while (lo <= hi) {
+      const mid = (lo + hi) / 2n;
+      const start = this.c64[this.chunk64(mid, ChunkI64.START_FRAME)];
+      if (start <= frame) {
+        found = mid;
+        lo = mid + 1n;
+      } else hi = mid - 1n;
+    }
+    if (found < 0n) return null;
+    const start = this.c64[this.chunk64(found, ChunkI64.START_FRAME)];
+    const cap = this.c64[this.chunk64(found, ChunkI64.CAPTURE_NS)];
+    if (this.c64[this.chunk64(found, ChunkI64.SEQ)] !== found) return null;
+    return cap + ((frame - start) * 1_000_000_000n) / BigInt(this.rate);
+  }
+}
+
+/** A contiguous region of the ring handed to the writer for in-place filling. */
+export interface SampleReservation {
+  /** Index of the first frame of the region (the 64-bit frames-written count it will start at). */
+  startFrame: bigint;
+  /** Frames available in this contiguous region (≤ what was asked: the region stops at the ring's end). */
+  frames: number;
+  /** Interleaved samples of the region, over the SharedArrayBuffer. */
+  samples: SampleArray;
+  /** Byte offset of the region in the SharedArrayBuffer (for native code that reads into it). */
+  byteOffset: number;
+  byteLength: number;
+}
+
+/**
+ * The single writer of a sample ring. `reserve()` hands out the next contiguous region (it stops at the
+ * ring's end, so a wrap is two chunks), the source fills it (a native read writes straight into it), and
+ * `commit()` publishes the frames with their capture time. The writer never waits for readers.
+ *
+ * @example
+ * ```ts
+ * const r = writer.reserve(period);
+ * const got = pcm.readInto(ring.sab, r.byteOffset, r.frames);
+ * writer.commit(got, captureNsOfFirstFrame);
+ * ```
+ */
+export class SampleRingWriter {
+  private readonly v: SampleRingViews;
+  private pendingFlags = 0;
+  private reserved = 0;
+
+  constructor(sab: SharedArrayBuffer) {
+    this.v = new SampleRingViews(sab);
+  }
+
+  get sab(): SharedArrayBuffer {
+    return this.v.sab;
+  }
+  get channels(): number {
+    return this.v.channels;
+  }
+  get rate(): number {
+    return this.v.rate;
+  }
+  get format(): SampleFormat {
+    return this.v.format;
+  }
+  get capacityFrames(): number {
+    return this.v.g.capacityFrames;
+  }
+  get bytesPerFrame(): number {
+    return this.v.g.bytesPerFrame;
+  }
+  get framesWritten(): bigint {
+    return this.v.framesWritten();
+  }
+
+  /** Reserves up to `maxFrames` contiguous frames at the write position and marks them as being overwritten. */
+  reserve(maxFrames: number): SampleReservation {
+    const { g, i64, channels } = this.v;
+    if (!Number.isInteger(maxFrames) || maxFrames < 1 || maxFrames > g.capacityFrames)
+      throw new InvalidOptionError('maxFrames', `an integer from 1 to ${g.capacityFrames} (the ring capacity)`, maxFrames);
+    const start = i64[I64.FRAMES_WRITTEN];
+    const pos = Number(start % BigInt(g.capacityFrames));
+    const frames = Math.min(maxFrames, g.capacityFrames - pos);
+    this.reserved = frames;
+    // Publish the overwrite frontier before touching the samples, so readers can detect a torn copy.
+    Atomics.store(i64, I64.FRAMES_RESERVED, start + BigInt(frames));
+    return {
+      startFrame: start,
+      frames,
+      samples: this.v.samples.subarray(pos * channels, (pos + frames) * channels),
+      byteOffset: g.dataOffset + pos * g.bytesPerFrame,
+      byteLength: frames * g.bytesPerFrame,
+    };
+  }
+
+  /** Publishes `frames` (≤ reserved) frames whose first frame was captured at `captureNs`. Returns the chunk seq. */
+  commit(frames: number, captureNs: bigint, receiveNs: bigint = process.hrtime.bigint(), flags = 0): bigint {
+    if (!Number.isInteger(frames) || frames < 0 || frames > this.reserved)
+      throw new InvalidOptionError('frames', `an integer from 0 to ${this.reserved} (the reserved frames)`, frames);
+    const { i64, i32, c64, c32 } = this.v;
+    const start = i64[I64.FRAMES_WRITTEN];
+    this.reserved = 0;
+    if (frames === 0) {
+      Atomics.store(i64, I64.FRAMES_RESERVED, start);
+      return -1n;
+    }
+    const seq = i64[I64.WRITE_SEQ];
+    // Seqlock the chunk record: SEQ = -1 while its fields change.
+    Atomics.store(c64, this.v.chunk64(seq, ChunkI64.SEQ), -1n);
+    c64[this.v.chunk64(seq, ChunkI64.START_FRAME)] = start;
+    c64[this.v.chunk64(seq, ChunkI64.CAPTURE_NS)] = captureNs;
+    c64[this.v.chunk64(seq, ChunkI64.RECEIVE_NS)] = receiveNs;
+    c32[this.v.chunk32(seq, ChunkI32.FRAMES)] = frames;
+    c32[this.v.chunk32(seq, ChunkI32.FLAGS)] = flags | this.pendingFlags;
+    this.pendingFlags = 0;
+    Atomics.store(c64, this.v.chunk64(seq, ChunkI64.SEQ), seq);
+    Atomics.store(i64, I64.FRAMES_RESERVED, start + BigInt(frames));
+    Atomics.store(i64, I64.FRAMES_WRITTEN, start + BigInt(frames));
+    Atomics.store(i64, I64.WRITE_SEQ, seq + 1n);
+    Atomics.add(i32, I32.NOTIFY, 1);
+    Atomics.notify(i32, I32.NOTIFY);
+    return seq;
+  }
+
+  /** Copies interleaved samples in (splitting at the ring's end). For sources that cannot write in place. */
+  write(samples: SampleArray, captureNs: bigint, receiveNs: bigint = process.hrtime.bigint()): void {
+    const ch = this.v.channels;
+    let done = 0;
+    const total = samples.length / ch;
+    while (done < total) {
+      const r = this.reserve(Math.min(total - done, this.v.g.capacityFrames));
+      r.samples.set(samples.subarray(done * ch, (done + r.frames) * ch));
+      const t = captureNs + (BigInt(done) * 1_000_000_000n) / BigInt(this.v.rate);
+      this.commit(r.frames, t, receiveNs);
+      done += r.frames;
+    }
+  }
+
+  /** Counts lost frames (an xrun's size, say). The next chunk is flagged DISCONTINUITY. */
+  reportDrop(cause: WriterDropCauseName, frames: number): void {
+    if (frames <= 0) return;
+    Atomics.add(this.v.i64, WriterDropCause[cause], BigInt(Math.round(frames)));
+    this.markGap();
+  }
+
+  markGap(): void {
+    if (!(this.pendingFlags & ItemFlags.DISCONTINUITY)) Atomics.add(this.v.i64, I64.GAPS, 1n);
+    this.pendingFlags |= ItemFlags.DISCONTINUITY;
+  }
+
+  setState(state: (typeof RingState)[keyof typeof RingState]): void {
+    Atomics.store(this.v.i32, I32.STATE, state);
+    Atomics.add(this.v.i32, I32.NOTIFY, 1);
+    Atomics.notify(this.v.i32, I32.NOTIFY);
+  }
+}
+
+/** A chunk as a reader sees it: one committed write of contiguous frames. */
+export interface SampleChunkView {
+  seq: bigint;
+  startFrame: bigint;
+  frames: number;
+  captureNs: bigint;
+  receiveNs: bigint;
+  flags: number;
+  /** Interleaved samples: a zero-copy view, valid while `valid()` is true (until the writer laps it). */
+  data: SampleArray;
+  /** True while the writer has not begun overwriting this chunk's samples. */
+  valid(): boolean;
+}
+
+/** Result of {@link SampleRingReader.read}. */
+export interface SampleBlock {
+  /** Interleaved samples, `frames × channels` long (a copy: it stays valid). */
+  data: SampleArray;
+  frames: number;
+  /** Frame index of the first sample (frames written before it since the stream began). */
+  startFrame: bigint;
+  /** Capture time of the first sample (CLOCK_MONOTONIC ns), or null if no sample was written yet. */
+  captureNs: bigint | null;
+}
+
+/**
+ * A reader of a sample ring, usable in any thread that has the SharedArrayBuffer.
+ *
+ * Guarantees:
+ * - `read(n)` returns the newest `n` frames (fewer only if fewer were ever written), copied out and
+ *   verified untouched by the writer during the copy; it retries, never returns torn samples.
+ * - `next()` returns chunks in order; chunks lapped by the writer are skipped and their frames counted in
+ *   `drops().overwritten`.
+ */
+export class SampleRingReader {
+  private readonly v: SampleRingViews;
+  private cursor: bigint;
+  private overwrittenFrames = 0;
+
+  constructor(sab: SharedArrayBuffer, opts: { from?: 'now' | 'oldest' } = {}) {
+    this.v = new SampleRingViews(sab);
+    const written = this.v.chunksWritten();
+    const oldest = written - BigInt(this.v.g.chunks) + 1n;
+    this.cursor = opts.from === 'oldest' ? (oldest > 0n ? oldest : 0n) : written;
+  }
+
+  get sab(): SharedArrayBuffer {
+    return this.v.sab;
+  }
+  get channels(): number {
+    return this.v.channels;
+  }
+  get rate(): number {
+    return this.v.rate;
+  }
+  get format(): SampleFormat {
+    return this.v.format;
+  }
+  get capacityFrames(): number {
+    return this.v.g.capacityFrames;
+  }
+  framesWritten(): bigint {
+    return this.v.framesWritten();
+  }
+  state(): number {
+    return this.v.state();
+  }
+  drops(): Record<string, number> {
+    return { ...this.v.writerDrops(), overwritten: this.overwrittenFrames };
+  }
+  gaps(): number {
+    return Number(Atomics.load(this.v.i64, I64.GAPS));
+  }
+  captureNsOf(frame: bigint): bigint | null {
+    return this.v.captureNsOf(frame);
+  }
+
+  /**
+   * The newest `n` frames as one contiguous interleaved copy, with the capture time of the first.
+   * Pass `into` to reuse your own buffer (it must hold `n × channels` samples of the ring's type).
+   */
+  read(n: number, into?: SampleArray): SampleBlock {
+    const { g } = this.v;
+    if (!Number.isInteger(n) || n < 1 || n > g.capacityFrames)
+      throw new InvalidOptionError('n', `an integer from 1 to ${g.capacityFrames} (the ring capacity in frames)`, n);
+    return this.copyRange(() => this.v.framesWritten() - BigInt(n), n, into);
+  }
+
+  /**
+   * Frames `[startFrame, startFrame + n)` copied out (clipped to what the ring still holds and what was
+   * written), with the capture time of the first. Use with `frameAt(captureNs)` to read by time.
+   */
+  readRange(startFrame: bigint, n: number, into?: SampleArray): SampleBlock {
+    if (!Number.isInteger(n) || n < 1 || n > this.v.g.capacityFrames)
+      throw new InvalidOptionError('n', `an integer from 1 to ${this.v.g.capacityFrames} (the ring capacity in frames)`, n);
+    return this.copyRange(() => startFrame, n, into);
+  }
+
+  /** Frame index captured at `ns` (null if older than the ring's records). */
+  frameAt(ns: bigint): bigint | null {
+    return this.v.frameAt(ns);
+  }
+
+  private copyRange(startOf: () => bigint, n: number, into?: SampleArray): SampleBlock {
+    const { channels } = this.v;
+    const out = into ?? this.alloc(n * channels);
+    for (let attempt = 0; ; attempt++) {
+      const written = this.v.framesWritten();
+      let start = startOf();
+      const validFrom = this.v.validFrom();
+      if (start < validFrom) start = validFrom;
+      let end = start + BigInt(n);
+      if (end > written) end = written;
+      const frames = end > start ? Number(end - start) : 0;
+      this.copyOut(start, frames, out);
+      // Torn if the writer reserved past our start while we copied: retry (the writer is never blocked).
+      if (start >= this.v.validFrom() || attempt >= 8) {
+        const data = out.length === frames * channels ? out : (out.subarray(0, frames * channels) as SampleArray);
+        return { data, frames, startFrame: start, captureNs: frames ? this.v.captureNsOf(start) : null };
+      }
+    }
+  }
+
+  chunksWritten(): bigint {
+    return this.v.chunksWritten();
+  }
+
+  /** The newest chunk, or null before the first. Does not move the cursor. */
+  latest(): SampleChunkView | null {
+    for (let attempt = 0; attempt < 4; attempt++) {
+      const written = this.v.chunksWritten();
+      if (written === 0n) return null;
+      const c = this.chunkAt(written - 1n);
+      if (c) return c;
+    }
+    return null;
+  }
+
+  /** The next chunk after the cursor, or null. */
+  next(): SampleChunkView | null {
+    for (;;) {
+      const written = this.v.chunksWritten();
+      if (this.cursor >= written) return null;
+      const seq = this.cursor++;
+      const c = this.chunkAt(seq);
+      if (c) return c;
+      this.overwrittenFrames += this.lostFramesOf(seq);
+    }
+  }
+
+  private chunkAt(seq: bigint): SampleChunkView | null {
+    const { c64, c32, g } = this.v;
+    const sSeq = Atomics.load(c64, this.v.chunk64(seq, ChunkI64.SEQ));
+    const startFrame = c64[this.v.chunk64(seq, ChunkI64.START_FRAME)];
+    const frames = c32[this.v.chunk32(seq, ChunkI32.FRAMES)];
+    const captureNs = c64[this.v.chunk64(seq, ChunkI64.CAPTURE_NS)];
+    const receiveNs = c64[this.v.chunk64(seq, ChunkI64.RECEIVE_NS)];
+    const flags = c32[this.v.chunk32(seq, ChunkI32.FLAGS)];
+    // Seqlock check, then the samples: the record changed under us, or the writer lapped the samples.
+    if (sSeq !== seq || Atomics.load(c64, this.v.chunk64(seq, ChunkI64.SEQ)) !== seq || startFrame < this.v.validFrom()) return null;
+    const pos = Number(startFrame % BigInt(g.capacityFrames));
+    const data = this.v.samples.subarray(pos * this.v.channels, (pos + frames) * this.v.channels) as SampleArray;
+    const v = this.v;
+    return { seq, startFrame, frames, captureNs, receiveNs, flags, data, valid: () => startFrame >= v.validFrom() };
+  }
+
+  skipToHead(): void {
+    this.cursor = this.v.chunksWritten();
+  }
+
+  private lostFramesOf(seq: bigint): number {
+    if (Atomics.load(this.v.c64, this.v.chunk64(seq, ChunkI64.SEQ)) === seq) return this.v.c32[this.v.chunk32(seq, ChunkI32.FRAMES)];
+    // The chunk's own record is gone; its frames lie between the neighbours' starts.
+    const nextStart = this.v.c64[this.v.chunk64(seq + 1n, ChunkI64.START_FRAME)];
+    const prevSeq = this.v.c64[this.v.chunk64(seq - 1n, ChunkI64.SEQ)];
+    if (prevSeq === seq - 1n) {
+      const prevEnd = this.v.c64[this.v.chunk64(seq - 1n, ChunkI64.START_FRAME)] + BigInt(this.v.c32[this.v.chunk32(seq - 1n, ChunkI32.FRAMES)]);
+      if (nextStart > prevEnd) return Number(nextStart - prevEnd);
+    }
+    return 0;
+  }
+
+  private alloc(len: number): SampleArray {
+    const Ctor = this.v.samples.constructor as new (n: number) => SampleArray;
+    return new Ctor(len);
+  }
+
+  private copyOut(start: bigint, frames: number, out: SampleArray): void {
+    const { g, channels, samples } = this.v;
+    const pos = Number(start % BigInt(g.capacityFrames));
+    const first = Math.min(frames, g.capacityFrames - pos);
+    out.set(samples.subarray(pos * channels, (pos + first) * channels), 0);
+    if (first < frames) out.set(samples.subarray(0, (frames - first) * channels), first * channels);
+  }
+}

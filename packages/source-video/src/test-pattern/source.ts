@@ -1,0 +1,90 @@
+/**
+ * `test` video source: a moving pattern with seq and capture time encoded in the pixels, any size, fps and
+ * pixel format, written in place into the ring and paced by the monotonic clock. Runs in its worker.
+ */
+import { defineSource, intIn, ItemFlags, numberIn, oneOf, optionsObject, withDefault, type FrameSourceContext } from '@senseflow/core';
+import { PATTERN_FORMATS, makeBarsRow, patternGeometry, renderPattern, type PatternFormat } from './pattern.js';
+
+export interface TestPatternOptions {
+  width: number;
+  height: number;
+  fps: number;
+  pixelFormat: PatternFormat;
+  /** Ring slots (default 8). */
+  slots: number;
+}
+
+export function parseTestPatternOptions(raw: unknown): TestPatternOptions {
+  const o = optionsObject(raw, ['width', 'height', 'fps', 'pixelFormat', 'slots']);
+  const width = withDefault(o.width, 640, (v) => intIn('width', v, 32, 7680));
+  return {
+    width: width % 2 ? width + 1 : width,
+    height: withDefault(o.height, 480, (v) => intIn('height', v, 16, 4320)),
+    fps: withDefault(o.fps, 30, (v) => numberIn('fps', v, 0.1, 1000)),
+    pixelFormat: withDefault(o.pixelFormat, 'rgb24', (v) => oneOf('pixelFormat', v, PATTERN_FORMATS)),
+    slots: withDefault(o.slots, 8, (v) => intIn('slots', v, 2, 1024)),
+  };
+}
+
+export default defineSource<TestPatternOptions>({
+  name: 'test-pattern',
+  options: parseTestPatternOptions,
+  describe(o) {
+    const g = patternGeometry(o.width, o.height, o.pixelFormat);
+    return {
+      kind: 'video',
+      width: o.width,
+      height: o.height,
+      pixelFormat: o.pixelFormat,
+      stride: g.stride,
+      fps: o.fps,
+      ring: { slots: o.slots, slotBytes: g.stride * o.height },
+      description: `[test pattern] ${o.width}x${o.height}@${o.fps}fps, ${o.pixelFormat}`,
+      deviceId: 'test-pattern',
+    };
+  },
+  open(c, o) {
+    const ctx = c as FrameSourceContext;
+    const g = patternGeometry(o.width, o.height, o.pixelFormat);
+    const bars = makeBarsRow(g);
+    const periodNs = BigInt(Math.round(1e9 / o.fps));
+    let run: AbortController | null = null;
+
+    async function loop(signal: AbortSignal): Promise<void> {
+      let next = ctx.clock.now();
+      while (!signal.aborted) {
+        await ctx.clock.sleepUntil(next, signal);
+        if (signal.aborted) break;
+        const now = ctx.clock.now();
+        // Behind by more than a period: skip the missed ticks and count them, never burst.
+        const late = (now - next) / periodNs;
+        if (late > 0n) {
+          ctx.frames.reportDrop('driver', Number(late));
+          next += late * periodNs;
+        }
+        next += periodNs;
+        const slot = ctx.frames.begin();
+        if (!slot) continue;
+        const captureNs = ctx.clock.now();
+        renderPattern(slot.data, g, bars, ctx.frames.nextSeq, captureNs);
+        slot.flags = ItemFlags.KEY;
+        ctx.frames.commit(slot, g.stride * o.height, captureNs);
+      }
+    }
+
+    return {
+      start() {
+        run = new AbortController();
+        const signal = run.signal;
+        loop(signal).catch((e) => ctx.error(e));
+      },
+      stop() {
+        run?.abort();
+        run = null;
+      },
+      close() {
+        run?.abort();
+      },
+    };
+  },
+});
