@@ -229,8 +229,7 @@ export class SampleRingWriter {
   /** Reserves up to `maxFrames` contiguous frames at the write position and marks them as being overwritten. */
   reserve(maxFrames: number): SampleReservation {
     const { g, i64, channels } = this.v;
-    if (!Number.isInteger(maxFrames) || maxFrames < 1 || maxFrames > g.capacityFrames)
-      throw new InvalidOptionError('maxFrames', `an integer from 1 to ${g.capacityFrames} (the ring capacity)`, maxFrames);
+    if (!Number.isInteger(maxFrames) || maxFrames < 1) throw new InvalidOptionError('maxFrames', 'a positive integer', maxFrames);
     const start = i64[I64.FRAMES_WRITTEN];
     const pos = Number(start % BigInt(g.capacityFrames));
     const frames = Math.min(maxFrames, g.capacityFrames - pos);
