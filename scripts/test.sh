@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Sets up everything, then runs the three test tiers (docs/testing.md) and prints one closing line.
+#   unit       no devices
+#   userspace  ALSA file plugin, a private PulseAudio, ffmpeg servers, Xvfb, Chromium
+#   kernel     inside a qemu VM with vivid, v4l2loopback, snd-aloop, snd-dummy
+# Run one tier: scripts/test.sh unit|userspace|kernel
+set -uo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh test || exit 1
+mkdir -p test-artifacts
+tiers=(${1:-unit userspace kernel})
+status=0
+for tier in "${tiers[@]}"; do
+  echo "== tier: $tier"
+  pnpm -s "test:$tier" --reporter=default --reporter=json --outputFile="test-artifacts/vitest-$tier.json" || status=1
+done
+node scripts/summarize-tests.mjs "${tiers[@]}" || status=1
+exit $status
