@@ -477,6 +477,9 @@ export class SampleRingReader {
     this.cursor = this.v.chunksWritten();
   }
 
+  /** No-op: sample readers hold no leases (views are validated instead). Here so every reader can be released alike. */
+  release(): void {}
+
   private lostFramesOf(seq: bigint): number {
     if (Atomics.load(this.v.c64, this.v.chunk64(seq, ChunkI64.SEQ)) === seq) return this.v.c32[this.v.chunk32(seq, ChunkI32.FRAMES)];
     // The chunk's own record is gone; its frames lie between the neighbours' starts.
