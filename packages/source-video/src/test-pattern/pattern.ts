@@ -57,7 +57,9 @@ export interface PatternGeometry {
 }
 
 export function patternGeometry(width: number, height: number, format: PatternFormat): PatternGeometry {
-  return { width, height, format, stride: width * bytesPerPixel(format), cell: Math.max(1, Math.floor(width / 32)) };
+  // yuyv cells span whole pixel pairs; 32 cells always fit in the width (width ≥ 64).
+  const cell = Math.max(format === 'yuyv' ? 2 : 1, Math.floor(width / 32) & (format === 'yuyv' ? ~1 : ~0));
+  return { width, height, format, stride: width * bytesPerPixel(format), cell };
 }
 
 /**
@@ -88,16 +90,32 @@ export function renderPattern(out: Uint8Array, g: PatternGeometry, bars: Uint8Ar
 function drawBarcode(out: Uint8Array, g: PatternGeometry, seq: bigint, captureNs: bigint): void {
   const bpp = bytesPerPixel(g.format);
   const c = g.cell;
+  const [on, off] = cellRows(g);
   for (let bit = 0; bit < 128; bit++) {
     const word = bit < 64 ? seq : captureNs;
-    const on = ((BigInt.asUintN(64, word) >> BigInt(63 - (bit % 64))) & 1n) === 1n;
-    const v = on ? 235 : 16;
-    const cx = (bit % 32) * c;
+    const row = ((BigInt.asUintN(64, word) >> BigInt(63 - (bit % 64))) & 1n) === 1n ? on : off;
+    const x0 = (bit % 32) * c * bpp;
     const cy = Math.floor(bit / 32) * c;
-    for (let y = cy; y < cy + c && y < g.height; y++) {
-      for (let x = cx; x < cx + c; x += g.format === 'yuyv' ? 2 : 1) put(out, y * g.stride + x * bpp, g.format, v, v, v);
-    }
+    for (let y = cy; y < cy + c && y < g.height; y++) out.set(row, y * g.stride + x0);
   }
+}
+
+const cellCache = new WeakMap<PatternGeometry, [Uint8Array, Uint8Array]>();
+/** One row of a white cell and of a black cell in the pattern's format (a cell is `cell` pixels wide). */
+function cellRows(g: PatternGeometry): [Uint8Array, Uint8Array] {
+  let rows = cellCache.get(g);
+  if (!rows) {
+    const bpp = bytesPerPixel(g.format);
+    const w = g.cell;
+    const make = (v: number) => {
+      const r = new Uint8Array(w * bpp);
+      for (let x = 0; x < w; x += g.format === 'yuyv' ? 2 : 1) put(r, x * bpp, g.format, v, v, v);
+      return r;
+    };
+    rows = [make(235), make(16)];
+    cellCache.set(g, rows);
+  }
+  return rows;
 }
 
 /**

@@ -16,7 +16,7 @@ export interface TestPatternOptions {
 
 export function parseTestPatternOptions(raw: unknown): TestPatternOptions {
   const o = optionsObject(raw, ['width', 'height', 'fps', 'pixelFormat', 'slots']);
-  const width = withDefault(o.width, 640, (v) => intIn('width', v, 32, 7680));
+  const width = withDefault(o.width, 640, (v) => intIn('width', v, 64, 7680));
   return {
     width: width % 2 ? width + 1 : width,
     height: withDefault(o.height, 480, (v) => intIn('height', v, 16, 4320)),

@@ -1,0 +1,32 @@
+// Runs each example as a user would (a separate node process) and checks what it prints.
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+
+const run = async (file: string, ...args: string[]) =>
+  (await promisify(execFile)(process.execPath, [new URL(`../${file}`, import.meta.url).pathname, ...args], { timeout: 60_000 })).stdout;
+
+describe('examples', () => {
+  it('custom-sensor: a third-party plugin opens by file URL and streams records', async () => {
+    const out = await run('custom-sensor.mjs', '1.5');
+    expect(out).toMatch(/opened \[imu\] simulated, 200 Hz; fields: ax \[m\/s²\]/);
+    const n = Number(/received (\d+) records/.exec(out)![1]);
+    expect(n).toBeGreaterThan(100); // 1.5 s at 200 Hz ≈ 300
+  });
+
+  it('control-loop: a 100 Hz loop acts on fresh data from latest()', async () => {
+    const out = await run('control-loop.mjs', '2');
+    const ticks = Number(/ticks: (\d+)/.exec(out)![1]);
+    expect(ticks).toBeGreaterThan(100);
+    const frameAge = Number(/median frame age ([\d.]+) ms/.exec(out)![1]);
+    expect(frameAge).toBeLessThan(100); // newest frame, never a queue of stale ones
+  });
+
+  it('av-capture: camera + microphone combined, falling back to test sources and saying so', async () => {
+    const out = await run('av-capture.mjs', '2');
+    expect(out).toMatch(/video: \[/);
+    expect(out).toMatch(/audio: \[/);
+    expect(out).toMatch(/read\(\): frame seq \d+ \(640x480\), 4800 audio frames/);
+    expect(Number(/aligned tuples: (\d+)/.exec(out)![1])).toBeGreaterThan(10);
+  });
+});
