@@ -16,6 +16,12 @@ export interface CombineOptions<T extends CombinedInput> {
   lead?: keyof T & string;
   /** Audio samples per tuple: this many ms ending at the lead item's capture time (default: one lead period). */
   audioWindowMs?: number;
+  /**
+   * How long a tuple may wait for audio to be captured up to the lead item's time (default 250 ms). Audio
+   * arrives in periods, so it usually lags video by a period; past this wait the tuple goes out with the
+   * audio there is, and its block is shorter.
+   */
+  maxWaitMs?: number;
 }
 
 export interface Combined<T extends CombinedInput> {
@@ -60,9 +66,54 @@ export function combine<T extends CombinedInput>(sources: T, opts: CombineOption
     return out as CombinedRead<T>;
   };
 
+  const maxWaitNs = BigInt(Math.round((opts.maxWaitMs ?? 250) * 1e6));
+  const audioNames = [...audioReaders.keys()];
+  /** Capture time up to which every audio stream has samples (null if one has none yet). */
+  const audioCoveredNs = (): bigint | null => {
+    let min: bigint | null = null;
+    for (const r of audioReaders.values()) {
+      const written = r.framesWritten();
+      const t = written > 0n ? r.captureNsOf(written) : null;
+      if (t === null) return null;
+      if (min === null || t < min) min = t;
+    }
+    return min;
+  };
+
   const aligned$ = new Observable<CombinedRead<T>>((sub) => {
     // Keep the recent history of each non-lead frame stream (copies: they outlive the callback).
     const history = new Map<string, SourceItem[]>();
+    const pending: SourceItem[] = [];
+    const tuple = (item: SourceItem): CombinedRead<T> => {
+      const t = item.captureNs;
+      const out: Record<string, unknown> = { atNs: t, [lead]: item };
+      for (const n of names) {
+        if (n === lead) continue;
+        const r = audioReaders.get(n);
+        if (r) {
+          const frames = framesFor(n);
+          const end = r.frameAt(t);
+          out[n] = end === null ? null : r.readRange(end - BigInt(frames) < 0n ? 0n : end - BigInt(frames), frames);
+        } else {
+          let best: SourceItem | null = null;
+          for (const x of history.get(n)!) if (x.captureNs <= t) best = x;
+          out[n] = best;
+        }
+      }
+      return out as CombinedRead<T>;
+    };
+    // Emit queued lead items whose moment the audio has reached (or that waited long enough), in order.
+    const flush = () => {
+      const covered = audioCoveredNs();
+      const now = process.hrtime.bigint();
+      while (pending.length) {
+        const item = pending[0];
+        if (covered !== null && covered >= item.captureNs) sub.next(tuple(item));
+        else if (now - item.captureNs >= maxWaitNs) sub.next(tuple(item));
+        else break;
+        pending.shift();
+      }
+    };
     const subs = names
       .filter((n) => n !== lead && sources[n].kind !== 'audio')
       .map((n) => {
@@ -73,32 +124,24 @@ export function combine<T extends CombinedInput>(sources: T, opts: CombineOption
           if (h.length > 64) h.shift();
         });
       });
+    // Audio arrivals wake the queue.
+    for (const n of audioNames) if (n !== lead) subs.push(sources[n].frames$.subscribe(() => flush()));
+    const timer = audioNames.length ? setInterval(flush, 20) : null;
     subs.push(
       sources[lead].frames$.subscribe({
         next: (item) => {
-          const t = item.captureNs;
-          const out: Record<string, unknown> = { atNs: t, [lead]: item };
-          for (const n of names) {
-            if (n === lead) continue;
-            const r = audioReaders.get(n);
-            if (r) {
-              const frames = framesFor(n);
-              const end = r.frameAt(t);
-              out[n] = end === null ? null : r.readRange(end - BigInt(frames) < 0n ? 0n : end - BigInt(frames), frames);
-            } else {
-              const h = history.get(n)!;
-              let best: SourceItem | null = null;
-              for (const x of h) if (x.captureNs <= t) best = x;
-              out[n] = best;
-            }
-          }
-          sub.next(out as CombinedRead<T>);
+          if (audioNames.length === 0 || lead === audioNames[0]) return sub.next(tuple(item));
+          pending.push(item.copy() as SourceItem); // the view would not outlive this callback
+          flush();
         },
         error: (e) => sub.error(e),
         complete: () => sub.complete(),
       }),
     );
-    return () => subs.forEach((s) => s.unsubscribe());
+    return () => {
+      if (timer) clearInterval(timer);
+      subs.forEach((s) => s.unsubscribe());
+    };
   });
 
   return { read, aligned$ };

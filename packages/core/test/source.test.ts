@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { filter, firstValueFrom, lastValueFrom, take, timeout, toArray } from 'rxjs';
+import { filter, firstValueFrom, lastValueFrom, map, take, timeout, toArray } from 'rxjs';
 import {
   DeviceBusyError,
   InvalidOptionError,
@@ -144,5 +144,32 @@ describe('combine', () => {
     }
     expect(tuples.filter((t) => t.fast !== null).length).toBeGreaterThan(0);
     expect(() => combine({ fast }, { lead: 'nope' as 'fast' })).toThrow(InvalidOptionError);
+  });
+
+  it('aligned$ hands each lead item the audio that ends exactly at its capture time', async () => {
+    const rate = 8000;
+    await using lead = await openCounter({ hz: 50 });
+    await using mic = await openSource(fixture('ramp-audio.mjs'), { rate });
+    const av = combine({ lead, mic }, { audioWindowMs: 20 });
+    const tuples = await lastValueFrom(
+      av.aligned$.pipe(
+        map((t) => ({ t: t.lead!.captureNs, block: t.mic })),
+        take(15),
+        toArray(),
+        timeout(10_000),
+      ),
+    );
+    for (const { t, block } of tuples) {
+      expect(block).not.toBeNull();
+      expect(block!.frames).toBe(160); // 20 ms at 8 kHz: the audio was waited for, not cut short
+      // Samples are the ramp: identity of every sample.
+      for (let i = 0; i < block!.frames; i++) expect(block!.data[i]).toBe(Number((block!.startFrame + BigInt(i)) & 0x7fffn));
+      // The block ends at the lead's capture time, to within one sample period (125 µs).
+      const endNs = block!.captureNs! + (BigInt(block!.frames) * 1_000_000_000n) / BigInt(rate);
+      expect(Number(endNs - t) / 1e3).toBeGreaterThan(-125);
+      expect(Number(endNs - t) / 1e3).toBeLessThanOrEqual(125);
+    }
+    const now = av.read();
+    expect(now.mic!.frames).toBe(160);
   });
 });
