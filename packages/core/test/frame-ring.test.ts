@@ -134,4 +134,20 @@ describe('frame ring', () => {
     expect(r.drops().driver).toBe(3);
     expect(r.gaps()).toBe(1);
   });
+
+  it('skipTo keeps relayed seq numbers: skipped seqs are a counted gap, not overwrites', () => {
+    const sab = createFrameRing({ slots: 4, slotBytes: 8 });
+    const w = new FrameRingWriter(sab);
+    const r = new FrameRingReader(sab);
+    w.write(new Uint8Array([0]), 1n); // seq 0
+    w.skipTo(3n); // seqs 1 and 2 were lost upstream
+    expect(w.write(new Uint8Array([3]), 2n)).toBe(3n);
+    expect(r.next()!.seq).toBe(0n);
+    const v = r.next()!;
+    expect(v.seq).toBe(3n);
+    expect(v.flags & 1).toBe(1);
+    expect(r.next()).toBeNull();
+    expect(r.drops().driver).toBe(2);
+    expect(r.drops().overwritten).toBe(0);
+  });
 });

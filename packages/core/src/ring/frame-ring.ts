@@ -232,6 +232,22 @@ export class FrameRingWriter {
     return this.commit(slot, bytes.byteLength, captureNs);
   }
 
+  /**
+   * Jumps the next seq forward to `seq` (for sources that relay another ring and keep its seq numbers,
+   * e.g. a remote stream): the skipped seqs are marked as gaps — readers skip them without counting them
+   * as `overwritten` — and counted once under `cause`.
+   */
+  skipTo(seq: bigint, cause: WriterDropCauseName = 'driver'): void {
+    const { i64, table, g } = this.v;
+    const head = i64[I64.WRITE_SEQ];
+    if (seq <= head) return;
+    const n = seq - head;
+    const mark = n > BigInt(g.slots) ? BigInt(g.slots) : n;
+    for (let k = 0n; k < mark; k++) Atomics.store(table, Number((seq - 1n - k) % BigInt(g.slots)), -1);
+    Atomics.store(i64, I64.WRITE_SEQ, seq);
+    this.reportDrop(cause, Number(n));
+  }
+
   /** Counts items lost upstream or here. The next committed item is flagged DISCONTINUITY. */
   reportDrop(cause: WriterDropCauseName, count: number): void {
     if (count <= 0) return;
@@ -345,7 +361,8 @@ export class FrameRingReader {
       this.cursor++;
       const view = this.acquire(seq);
       if (view) return view;
-      this.overwritten++;
+      // A seq the writer skipped (skipTo) was never written: it is a counted gap, not an overwrite.
+      if (Atomics.load(this.v.table, Number(seq % BigInt(this.v.g.slots))) !== -1) this.overwritten++;
     }
   }
 
