@@ -2,6 +2,7 @@
  * The main-thread face of a source: observables and synchronous accessors over its ring, plus lifecycle.
  * The ring is read in place; the worker is told only start/stop/close/controls.
  */
+import { performance } from 'node:perf_hooks';
 import { Observable, Subject, share, type Subscriber } from 'rxjs';
 import type { Logger } from 'pino';
 import { audioLevels, type Levels } from './audio-levels.js';
@@ -284,15 +285,23 @@ export class Source<I extends SourceItem = SourceItem> implements AsyncDisposabl
     return Number(r instanceof FrameRingReader ? r.head() : r.chunksWritten());
   }
 
-  /** One wake-up loop per Source serves every subscriber: Atomics.waitAsync on the ring's NOTIFY word. */
+  /**
+   * One wake-up loop per Source serves every subscriber: Atomics.waitAsync on the ring's NOTIFY word.
+   * Each turn delivers a bounded batch per subscriber and yields to the event loop before the next, so a
+   * slow subscriber loses items (counted) instead of starving timers and I/O on this thread.
+   */
   private pump(): void {
     if (this.pumping) return;
     this.pumping = true;
     const loop = async () => {
       while (this.subscribers.size > 0 && this._state !== 'closed') {
         const seen = Atomics.load(this.notify, I32.NOTIFY);
-        this.drain();
+        const more = this.drain();
         if (Atomics.load(this.notify, I32.STATE) === RingState.closed) break;
+        if (more) {
+          await new Promise((r) => setImmediate(r));
+          continue;
+        }
         const w = Atomics.waitAsync(this.notify, I32.NOTIFY, seen, 1000);
         if (w.async) await w.value;
       }
@@ -305,10 +314,18 @@ export class Source<I extends SourceItem = SourceItem> implements AsyncDisposabl
     });
   }
 
-  private drain(): void {
+  /** Delivers up to a batch per subscriber; returns whether items are still waiting. */
+  private drain(): boolean {
+    const started = performance.now();
+    let more = false;
     for (const entry of this.subscribers) {
       const { reader, sub } = entry;
-      for (;;) {
+      for (let n = 0; ; n++) {
+        // Budget per turn: a ring's worth of items or 20 ms, whichever comes first.
+        if (n >= 64 || performance.now() - started > 20) {
+          more = true;
+          break;
+        }
         const v = reader.next();
         if (!v) break;
         const item = this.toItem(v as never);
@@ -323,6 +340,7 @@ export class Source<I extends SourceItem = SourceItem> implements AsyncDisposabl
         if (!this.subscribers.has(entry)) break;
       }
     }
+    return more;
   }
 }
 

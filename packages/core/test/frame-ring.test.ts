@@ -150,4 +150,15 @@ describe('frame ring', () => {
     expect(r.drops().driver).toBe(2);
     expect(r.drops().overwritten).toBe(0);
   });
+
+  it('a skip longer than the ring is neither overwritten nor (with count=false) a drop', () => {
+    const sab = createFrameRing({ slots: 4, slotBytes: 8 });
+    const w = new FrameRingWriter(sab);
+    const r = new FrameRingReader(sab); // attached before anything was written
+    w.skipTo(1000n, 'driver', false); // a relay joining a stream at seq 1000
+    w.write(new Uint8Array([1]), 1n);
+    expect(r.next()!.seq).toBe(1000n);
+    expect(r.drops().overwritten).toBe(0);
+    expect(r.drops().driver).toBe(0);
+  });
 });

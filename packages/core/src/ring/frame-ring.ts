@@ -235,17 +235,20 @@ export class FrameRingWriter {
   /**
    * Jumps the next seq forward to `seq` (for sources that relay another ring and keep its seq numbers,
    * e.g. a remote stream): the skipped seqs are marked as gaps — readers skip them without counting them
-   * as `overwritten` — and counted once under `cause`.
+   * as `overwritten` — and counted once under `cause` (or not at all with `count` false: a relay that joins
+   * a stream mid-way has lost nothing).
    */
-  skipTo(seq: bigint, cause: WriterDropCauseName = 'driver'): void {
+  skipTo(seq: bigint, cause: WriterDropCauseName = 'driver', count = true): void {
     const { i64, table, g } = this.v;
     const head = i64[I64.WRITE_SEQ];
     if (seq <= head) return;
     const n = seq - head;
     const mark = n > BigInt(g.slots) ? BigInt(g.slots) : n;
     for (let k = 0n; k < mark; k++) Atomics.store(table, Number((seq - 1n - k) % BigInt(g.slots)), -1);
+    Atomics.store(i64, I64.SKIP_FROM, head);
+    Atomics.store(i64, I64.SKIP_TO, seq);
     Atomics.store(i64, I64.WRITE_SEQ, seq);
-    this.reportDrop(cause, Number(n));
+    if (count) this.reportDrop(cause, Number(n));
   }
 
   /** Counts items lost upstream or here. The next committed item is flagged DISCONTINUITY. */
@@ -352,6 +355,9 @@ export class FrameRingReader {
     for (;;) {
       const head = this.v.head();
       if (this.cursor >= head) return null;
+      // Seqs the writer skipped were never written: jump over them without counting.
+      const skipTo = Atomics.load(this.v.i64, I64.SKIP_TO);
+      if (this.cursor < skipTo && this.cursor >= Atomics.load(this.v.i64, I64.SKIP_FROM)) this.cursor = skipTo;
       const oldest = head - BigInt(this.v.g.slots);
       if (this.cursor < oldest) {
         this.overwritten += Number(oldest - this.cursor);

@@ -65,6 +65,9 @@ export const I64 = {
   DROP_RESTART: 22,
   /** Number of discontinuities (gaps) recorded. */
   GAPS: 23,
+  /** Frame ring: the latest seq range [SKIP_FROM, SKIP_TO) the writer skipped (skipTo): never written, never "overwritten". */
+  SKIP_FROM: 24,
+  SKIP_TO: 25,
 } as const;
 
 /** Causes of loss counted by the writer (shared by every reader). */

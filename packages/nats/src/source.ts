@@ -1,0 +1,248 @@
+/**
+ * `nats` source plugin: a stream published by `publish()` on another process or machine, opened as a local
+ * source. Runs in its own worker. The NATS callback never blocks: it writes each message into the ring
+ * (which is the bounded, latest-wins queue for every reader), so a slow reader never stalls the connection.
+ * Video and records keep the publisher's seq numbers (gaps are counted); audio keeps its order and counts
+ * gaps in frames.
+ */
+import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node';
+import { Kvm } from '@nats-io/kv';
+import {
+  DeviceNotFoundError,
+  ItemFlags,
+  defineSource,
+  formatCode,
+  intIn,
+  oneOf,
+  optionsObject,
+  withDefault,
+  type FrameSourceContext,
+  type SampleSourceContext,
+  type SourceContext,
+  type StreamSpec,
+  type WritableSlot,
+} from '@senseflow/core';
+import { ClockSync } from './clock-sync.js';
+import { connectNats, parseConnectionOptions, type NatsConnectionOptions } from './connection.js';
+import type { StreamEntry } from './publish.js';
+import { H, KV_BUCKET, clockSubject, controlSubject, kvKey, parseDataSubject, type StreamAddress } from './subjects.js';
+import { Reassembler, decodeChunk, decodeFormat } from './wire.js';
+
+export interface RemoteOptions extends NatsConnectionOptions {
+  /** The data subject, `sf.<host>.<node>.<stream>` (see `listRemoteStreams()`). */
+  subject: string;
+  /**
+   * Capture times as the publisher stamped them (`remote`, default: streams from one machine align exactly),
+   * or converted to this machine's clock with the measured offset (`local`: to align with local sources).
+   */
+  clock: 'remote' | 'local';
+  /** Ring slots for video/records (default 8 / 1024). */
+  slots?: number;
+  /** Audio ring length in seconds (default 10). */
+  bufferSecs: number;
+  /** Clock probe interval (default 2000 ms). */
+  clockProbeMs: number;
+}
+
+export function parseRemoteOptions(raw: unknown): RemoteOptions {
+  const o = optionsObject(raw, ['servers', 'token', 'user', 'pass', 'connectTimeoutMs', 'subject', 'clock', 'slots', 'bufferSecs', 'clockProbeMs']);
+  parseDataSubject(String(o.subject ?? ''));
+  return {
+    ...parseConnectionOptions(o),
+    subject: String(o.subject),
+    clock: withDefault(o.clock, 'remote', (v) => oneOf('clock', v, ['remote', 'local'] as const)),
+    slots: o.slots === undefined ? undefined : intIn('slots', o.slots, 2, 65536),
+    bufferSecs: withDefault(o.bufferSecs, 10, (v) => intIn('bufferSecs', v, 1, 600)),
+    clockProbeMs: withDefault(o.clockProbeMs, 2000, (v) => intIn('clockProbeMs', v, 100, 60_000)),
+  };
+}
+
+// describe() connects and reads the stream's entry; open() reuses that connection (same worker).
+let conn: NatsConnection | null = null;
+
+async function lookup(o: RemoteOptions): Promise<StreamEntry> {
+  conn ??= await connectNats(o, `senseflow-remote ${o.subject}`);
+  const kv = await new Kvm(conn).open(KV_BUCKET).catch(() => null);
+  const addr = parseDataSubject(o.subject);
+  const e = kv ? await kv.get(kvKey(addr)) : null;
+  if (!e || e.operation !== 'PUT' || e.length === 0) {
+    const known: string[] = [];
+    if (kv) for await (const k of await kv.keys()) known.push(`sf.${k}`);
+    throw new DeviceNotFoundError(`no stream is published at ${o.subject}${known.length ? ` (live: ${known.join(', ')})` : ' (none is live)'}`, { subject: o.subject, live: known });
+  }
+  return JSON.parse(e.string()) as StreamEntry;
+}
+
+function localSpec(entry: StreamEntry, o: RemoteOptions): StreamSpec {
+  const remote = entry.spec;
+  const notes = [`remote stream ${entry.subject} from ${entry.clock}`, `capture times on the ${o.clock === 'remote' ? "publisher's clock" : 'local clock (offset-corrected)'}`];
+  const description = `[nats] ${entry.subject} — ${remote.description ?? remote.kind}`;
+  if (remote.kind === 'audio')
+    return { ...remote, ring: { capacityFrames: Math.max(remote.periodFrames * 8, o.bufferSecs * remote.rate) }, description, notes, deviceId: entry.subject };
+  if (remote.kind === 'video') return { ...remote, ring: { slots: o.slots ?? 8, slotBytes: remote.ring.slotBytes }, description, notes, deviceId: entry.subject };
+  return { ...remote, ring: { slots: o.slots ?? 1024 }, description, notes, deviceId: entry.subject };
+}
+
+export default defineSource<RemoteOptions>({
+  name: 'nats',
+  options: parseRemoteOptions,
+  async describe(o) {
+    return localSpec(await lookup(o), o);
+  },
+  async open(c: SourceContext, o, spec) {
+    const nc = conn ?? (conn = await connectNats(o, `senseflow-remote ${o.subject}`));
+    const addr: StreamAddress = parseDataSubject(o.subject);
+    const sync = new ClockSync();
+    const toLocal = (remoteNs: bigint) => (o.clock === 'local' ? sync.toLocal(remoteNs) : remoteNs);
+    let sub: Subscription | null = null;
+    let probe: NodeJS.Timeout | null = null;
+
+    async function probeClock(): Promise<void> {
+      const t0 = c.clock.now();
+      const reply = await nc.request(clockSubject(addr), undefined, { timeout: 1000 });
+      const t2 = c.clock.now();
+      const est = sync.add(t0, BigInt(new TextDecoder().decode(reply.data)), t2);
+      c.emit('clock', { offsetNs: est.offsetNs.toString(), uncertaintyNs: est.uncertaintyNs.toString(), samples: est.samples });
+    }
+
+    // Connection status → disconnect / reconnect events (the stream shows the gap by seq when data resumes).
+    void (async () => {
+      for await (const s of nc.status()) {
+        if (s.type === 'disconnect') c.disconnected(`NATS connection lost (${String((s as { server?: string }).server ?? o.servers)})`);
+        else if (s.type === 'reconnect') c.reconnected({ server: (s as { server?: string }).server });
+      }
+    })().catch(() => {});
+
+    const onMessage = spec.kind === 'audio' ? audioWriter(c as SampleSourceContext, toLocal) : frameWriter(c as FrameSourceContext, spec, toLocal);
+
+    return {
+      async start() {
+        sub = nc.subscribe(o.subject, { callback: (err, m) => (err ? c.error(err) : onMessage(m)) });
+        await probeClock().catch((e) => c.log.warn({ err: e }, 'clock probe failed'));
+        probe = setInterval(() => void probeClock().catch((e) => c.log.debug({ err: e }, 'clock probe failed')), o.clockProbeMs);
+      },
+      stop() {
+        sub?.unsubscribe();
+        sub = null;
+        if (probe) clearInterval(probe);
+      },
+      async close() {
+        if (probe) clearInterval(probe);
+        await nc.drain().catch(() => {});
+        conn = null;
+      },
+      async getControl(name) {
+        return Number(await control(nc, addr, { op: 'getControl', name }));
+      },
+      async setControl(name, value) {
+        await control(nc, addr, { op: 'setControl', name, value });
+      },
+      async listControls() {
+        return (await control(nc, addr, { op: 'listControls' })) as never;
+      },
+    };
+  },
+});
+
+async function control(nc: NatsConnection, addr: StreamAddress, req: Record<string, unknown>): Promise<unknown> {
+  const m = await nc.request(controlSubject(addr), JSON.stringify(req), { timeout: 5000 });
+  const r = JSON.parse(new TextDecoder().decode(m.data)) as { ok: boolean; value?: unknown; error?: { message: string } };
+  if (!r.ok) throw new Error(r.error?.message ?? 'remote control failed');
+  return r.value;
+}
+
+interface Meta {
+  seq: bigint;
+  captureNs: bigint | null;
+  receiveNs: bigint | null;
+  flags: number;
+  format: Record<string, string>;
+}
+
+function readMeta(m: Msg, toLocal: (ns: bigint) => bigint | null): Meta {
+  const h = m.headers!;
+  const cap = BigInt(h.get(H.captureNs) || '0');
+  const rec = BigInt(h.get(H.receiveNs) || '0');
+  return { seq: BigInt(h.get(H.seq) || '0'), captureNs: toLocal(cap), receiveNs: toLocal(rec), flags: Number(h.get(H.flags) || 0), format: decodeFormat(h.get(H.format)) };
+}
+
+/** Video and records: each message (or set of chunks) becomes one ring item, in place, keeping its seq. */
+function frameWriter(c: FrameSourceContext, spec: StreamSpec, toLocal: (ns: bigint) => bigint | null) {
+  const asm = new Reassembler();
+  let slot: WritableSlot | null = null;
+  let joined = false; // the first item sets the seq base: joining mid-stream loses nothing
+  const abandon = () => {
+    if (slot) {
+      c.frames.abort(slot);
+      slot = null;
+      c.frames.reportDrop('driver', 1); // a partial frame lost to a newer one or to a gap
+    }
+  };
+  const commit = (s: WritableSlot, bytes: number, meta: Meta) => {
+    if (meta.seq < c.frames.nextSeq) return c.frames.abort(s); // a duplicate or late message
+    c.frames.skipTo(meta.seq, 'driver', joined); // keeps the publisher's seq: a later jump is a counted network gap
+    joined = true;
+    s.flags = meta.flags | (meta.captureNs === null ? ItemFlags.TIMESTAMP_FALLBACK : 0);
+    if (spec.kind === 'video') {
+      s.width = Number(meta.format.w);
+      s.height = Number(meta.format.h);
+      s.stride = Number(meta.format.s);
+      s.format = formatCode(meta.format.f ?? spec.pixelFormat);
+    }
+    const now = c.clock.now();
+    c.frames.commit(s, bytes, meta.captureNs ?? now, meta.receiveNs ?? now);
+  };
+  return (m: Msg) => {
+    const meta = readMeta(m, toLocal);
+    const chunk = decodeChunk(m.headers!.get(H.chunk));
+    if (!chunk) {
+      abandon();
+      const s = c.frames.begin();
+      if (!s) return;
+      if (m.data.byteLength > s.data.byteLength) return c.frames.abort(s);
+      s.data.set(m.data);
+      return commit(s, m.data.byteLength, meta);
+    }
+    const verdict = asm.accept(meta.seq, chunk);
+    if (verdict === 'stale') return;
+    if (verdict === 'broken') return abandon();
+    if (verdict === 'start' || (verdict === 'complete' && chunk.count === 1)) {
+      abandon();
+      slot = c.frames.begin();
+      if (slot && chunk.total > slot.data.byteLength) {
+        c.frames.abort(slot);
+        slot = null;
+      }
+    }
+    if (!slot) return;
+    slot.data.set(m.data, asm.offset);
+    asm.addBytes(m.data.byteLength);
+    if (verdict === 'complete') {
+      const s = slot;
+      slot = null;
+      commit(s, asm.offset, meta);
+    }
+  };
+}
+
+/** Audio: chunks are appended in order; a jump in the publisher's frame index is a counted gap. */
+function audioWriter(c: SampleSourceContext, toLocal: (ns: bigint) => bigint | null) {
+  const bpf = c.samples.bytesPerFrame;
+  let expected = -1n;
+  return (m: Msg) => {
+    const meta = readMeta(m, toLocal);
+    const start = BigInt(meta.format.sf ?? '0');
+    if (expected >= 0n && start < expected) return; // duplicate / late
+    if (expected >= 0n && start > expected) c.samples.reportDrop('driver', Number(start - expected));
+    const frames = Math.floor(m.data.byteLength / bpf);
+    expected = start + BigInt(frames);
+    let done = 0;
+    const cap = meta.captureNs ?? c.clock.now();
+    while (done < frames) {
+      const r = c.samples.reserve(frames - done);
+      new Uint8Array(c.samples.sab, r.byteOffset, r.byteLength).set(m.data.subarray(done * bpf, (done + r.frames) * bpf));
+      c.samples.commit(r.frames, cap + (BigInt(done) * 1_000_000_000n) / BigInt(c.samples.rate), meta.receiveNs ?? undefined, meta.flags);
+      done += r.frames;
+    }
+  };
+}
