@@ -91,9 +91,10 @@ export function combine<T extends CombinedInput>(sources: T, opts: CombineOption
         if (n === lead) continue;
         const r = audioReaders.get(n);
         if (r) {
-          const frames = framesFor(n);
+          // The window ends at the lead's capture time; near the stream's start it is shorter, never shifted.
           const end = r.frameAt(t);
-          out[n] = end === null ? null : r.readRange(end - BigInt(frames) < 0n ? 0n : end - BigInt(frames), frames);
+          const frames = end === null ? 0 : Math.min(framesFor(n), Number(end));
+          out[n] = frames > 0 ? r.readRange(end! - BigInt(frames), frames) : null;
         } else {
           let best: SourceItem | null = null;
           for (const x of history.get(n)!) if (x.captureNs <= t) best = x;

@@ -1,4 +1,5 @@
 import { InvalidOptionError, InvalidStateError } from '../errors.js';
+import { RingWriterBase, readWriterDrops } from './writer-base.js';
 import {
   HEADER_BYTES,
   I32,
@@ -89,10 +90,9 @@ export class FrameRingViews {
     return Atomics.load(this.i32, I32.STATE);
   }
   writerDrops(): Record<WriterDropCauseName, number> {
-    const out = {} as Record<WriterDropCauseName, number>;
-    for (const [name, idx] of Object.entries(WriterDropCause)) out[name as WriterDropCauseName] = Number(Atomics.load(this.i64, idx));
-    return out;
+    return readWriterDrops(this.i64);
   }
+
 }
 
 /**
@@ -128,14 +128,15 @@ export interface FrameFormatDefaults {
  * if (slot) { fillPixels(slot.data); writer.commit(slot, byteLength, captureNs); }
  * ```
  */
-export class FrameRingWriter {
+export class FrameRingWriter extends RingWriterBase {
   private readonly v: FrameRingViews;
   private readonly slots: WritableSlot[];
-  private pendingFlags = 0;
   private open: WritableSlot | null = null;
 
   constructor(sab: SharedArrayBuffer, private readonly defaults: FrameFormatDefaults = {}) {
-    this.v = new FrameRingViews(sab);
+    const v = new FrameRingViews(sab); // validates the buffer before the base class views it
+    super(sab);
+    this.v = v;
     this.slots = Array.from({ length: this.v.g.slots }, (_, index) => ({
       index,
       data: this.v.slotData(index),
@@ -200,15 +201,13 @@ export class FrameRingWriter {
     meta32[this.v.m32(s, SlotI32.HEIGHT)] = slot.height;
     meta32[this.v.m32(s, SlotI32.STRIDE)] = slot.stride;
     meta32[this.v.m32(s, SlotI32.FORMAT)] = slot.format;
-    meta32[this.v.m32(s, SlotI32.FLAGS)] = slot.flags | this.pendingFlags;
-    this.pendingFlags = 0;
+    meta32[this.v.m32(s, SlotI32.FLAGS)] = slot.flags | this.takeFlags();
     this.open = null;
     // Release the slot, then publish: a reader that sees WRITE_SEQ > seq finds the slot complete.
     Atomics.store(meta32, this.v.m32(s, SlotI32.LEASE), 0);
     Atomics.store(table, Number(seq % BigInt(this.v.g.slots)), s);
     Atomics.store(i64, I64.WRITE_SEQ, seq + 1n);
-    Atomics.add(i32, I32.NOTIFY, 1);
-    Atomics.notify(i32, I32.NOTIFY);
+    this.wake();
     return seq;
   }
 
@@ -251,24 +250,7 @@ export class FrameRingWriter {
     if (count) this.reportDrop(cause, Number(n));
   }
 
-  /** Counts items lost upstream or here. The next committed item is flagged DISCONTINUITY. */
-  reportDrop(cause: WriterDropCauseName, count: number): void {
-    if (count <= 0) return;
-    Atomics.add(this.v.i64, WriterDropCause[cause], BigInt(Math.round(count)));
-    this.markGap();
-  }
 
-  /** Marks a discontinuity: the next item is flagged and the ring's gap counter grows. */
-  markGap(): void {
-    if (!(this.pendingFlags & ItemFlags.DISCONTINUITY)) Atomics.add(this.v.i64, I64.GAPS, 1n);
-    this.pendingFlags |= ItemFlags.DISCONTINUITY;
-  }
-
-  setState(state: (typeof RingState)[keyof typeof RingState]): void {
-    Atomics.store(this.v.i32, I32.STATE, state);
-    Atomics.add(this.v.i32, I32.NOTIFY, 1);
-    Atomics.notify(this.v.i32, I32.NOTIFY);
-  }
 }
 
 /** One item as a reader sees it. `data` is a zero-copy view valid while the reader holds the item. */

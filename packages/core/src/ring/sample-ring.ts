@@ -1,4 +1,5 @@
 import { InvalidOptionError, InvalidStateError } from '../errors.js';
+import { RingWriterBase, readWriterDrops } from './writer-base.js';
 import {
   CHUNK_BYTES,
   ChunkI32,
@@ -116,10 +117,9 @@ export class SampleRingViews {
     return Atomics.load(this.i32, I32.STATE);
   }
   writerDrops(): Record<WriterDropCauseName, number> {
-    const out = {} as Record<WriterDropCauseName, number>;
-    for (const [name, idx] of Object.entries(WriterDropCause)) out[name as WriterDropCauseName] = Number(Atomics.load(this.i64, idx));
-    return out;
+    return readWriterDrops(this.i64);
   }
+
 
   /** Frame index captured at `ns` (inverse of captureNsOf), or null when no chunk that old is recorded. */
   frameAt(ns: bigint): bigint | null {
@@ -195,13 +195,14 @@ export interface SampleReservation {
  * writer.commit(got, captureNsOfFirstFrame);
  * ```
  */
-export class SampleRingWriter {
+export class SampleRingWriter extends RingWriterBase {
   private readonly v: SampleRingViews;
-  private pendingFlags = 0;
   private reserved = 0;
 
   constructor(sab: SharedArrayBuffer) {
-    this.v = new SampleRingViews(sab);
+    const v = new SampleRingViews(sab); // validates the buffer before the base class views it
+    super(sab);
+    this.v = v;
   }
 
   get sab(): SharedArrayBuffer {
@@ -263,14 +264,12 @@ export class SampleRingWriter {
     c64[this.v.chunk64(seq, ChunkI64.CAPTURE_NS)] = captureNs;
     c64[this.v.chunk64(seq, ChunkI64.RECEIVE_NS)] = receiveNs;
     c32[this.v.chunk32(seq, ChunkI32.FRAMES)] = frames;
-    c32[this.v.chunk32(seq, ChunkI32.FLAGS)] = flags | this.pendingFlags;
-    this.pendingFlags = 0;
+    c32[this.v.chunk32(seq, ChunkI32.FLAGS)] = flags | this.takeFlags();
     Atomics.store(c64, this.v.chunk64(seq, ChunkI64.SEQ), seq);
     Atomics.store(i64, I64.FRAMES_RESERVED, start + BigInt(frames));
     Atomics.store(i64, I64.FRAMES_WRITTEN, start + BigInt(frames));
     Atomics.store(i64, I64.WRITE_SEQ, seq + 1n);
-    Atomics.add(i32, I32.NOTIFY, 1);
-    Atomics.notify(i32, I32.NOTIFY);
+    this.wake();
     return seq;
   }
 
@@ -288,23 +287,7 @@ export class SampleRingWriter {
     }
   }
 
-  /** Counts lost frames (an xrun's size, say). The next chunk is flagged DISCONTINUITY. */
-  reportDrop(cause: WriterDropCauseName, frames: number): void {
-    if (frames <= 0) return;
-    Atomics.add(this.v.i64, WriterDropCause[cause], BigInt(Math.round(frames)));
-    this.markGap();
-  }
 
-  markGap(): void {
-    if (!(this.pendingFlags & ItemFlags.DISCONTINUITY)) Atomics.add(this.v.i64, I64.GAPS, 1n);
-    this.pendingFlags |= ItemFlags.DISCONTINUITY;
-  }
-
-  setState(state: (typeof RingState)[keyof typeof RingState]): void {
-    Atomics.store(this.v.i32, I32.STATE, state);
-    Atomics.add(this.v.i32, I32.NOTIFY, 1);
-    Atomics.notify(this.v.i32, I32.NOTIFY);
-  }
 }
 
 /** A chunk as a reader sees it: one committed write of contiguous frames. */
