@@ -4,7 +4,7 @@ import { jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
 import { InvalidStateError, monotonicNs, optionsObject, resolveLogger, type HostOptions, type Source, type SourceItem } from '@senseflow/core';
 import { connectNats, parseConnectionOptions, type NatsConnectionOptions } from './connection.js';
-import { KV_BUCKET, clockIdentity, clockSubject, controlSubject, dataSubject, defaultHost, kvKey, subjectToken, type StreamAddress } from './subjects.js';
+import { KV_BUCKET, clockIdentity, clockSubject, controlSubject, dataSubject, defaultHost, kvKey, specSubject, subjectToken, type StreamAddress } from './subjects.js';
 
 export interface PublishOptions extends NatsConnectionOptions {
   /** Subject tokens: `sf.<host>.<node>.<stream>`. Defaults: this host's name, `node`, the source's name. */
@@ -101,11 +101,14 @@ export async function publish(source: Source<SourceItem>, options: PublishOption
     jetstream = subjectToken('jetstream', String(raw.jetstream));
     const jsm = await jetstreamManager(nc);
     const maxAgeNs = Number(raw.jetstreamMaxAgeSec ?? 3600) * 1e9;
+    // The data and the stream's entry (its spec, for replay after the publisher is gone).
+    const subjects = [subject, specSubject(address)];
     try {
-      await jsm.streams.add({ name: jetstream, subjects: [subject], max_age: maxAgeNs });
+      await jsm.streams.add({ name: jetstream, subjects, max_age: maxAgeNs });
     } catch {
       const info = await jsm.streams.info(jetstream);
-      if (!info.config.subjects?.includes(subject)) await jsm.streams.update(jetstream, { ...info.config, subjects: [...(info.config.subjects ?? []), subject] });
+      const have = info.config.subjects ?? [];
+      if (!subjects.every((x) => have.includes(x))) await jsm.streams.update(jetstream, { ...info.config, subjects: [...new Set([...have, ...subjects])] });
     }
   }
 
@@ -113,6 +116,7 @@ export async function publish(source: Source<SourceItem>, options: PublishOption
   const entry: StreamEntry = { ...address, subject, spec: source.spec, clock, startedAtMs: Date.now(), heartbeatAtMs: Date.now(), jetstream };
   const putEntry = () => kv.put(kvKey(address), JSON.stringify({ ...entry, heartbeatAtMs: Date.now() }));
   await putEntry();
+  if (jetstream) await nc.request(specSubject(address), JSON.stringify(entry), { timeout: 5000 }).catch(() => nc.publish(specSubject(address), JSON.stringify(entry)));
   const heartbeat = setInterval(() => void putEntry().catch((e) => log.warn({ err: e }, 'discovery heartbeat failed')), HEARTBEAT_MS);
   heartbeat.unref();
 

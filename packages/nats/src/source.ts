@@ -7,9 +7,12 @@
  */
 import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node';
 import { Kvm } from '@nats-io/kv';
+import { DeliverPolicy, ReplayPolicy, jetstream, jetstreamManager, type ConsumerMessages } from '@nats-io/jetstream';
 import {
   DeviceNotFoundError,
   ItemFlags,
+  nonEmptyString,
+  numberIn,
   defineSource,
   formatCode,
   intIn,
@@ -25,7 +28,7 @@ import {
 import { ClockSync } from './clock-sync.js';
 import { connectNats, parseConnectionOptions, type NatsConnectionOptions } from './connection.js';
 import type { StreamEntry } from './publish.js';
-import { H, KV_BUCKET, clockSubject, controlSubject, kvKey, parseDataSubject, type StreamAddress } from './subjects.js';
+import { H, KV_BUCKET, clockSubject, controlSubject, kvKey, parseDataSubject, specSubject, type StreamAddress } from './subjects.js';
 import { Reassembler, decodeChunk, decodeFormat } from './wire.js';
 
 export interface RemoteOptions extends NatsConnectionOptions {
@@ -42,12 +45,27 @@ export interface RemoteOptions extends NatsConnectionOptions {
   bufferSecs: number;
   /** Clock probe interval (default 2000 ms). */
   clockProbeMs: number;
+  /**
+   * Replay a recording kept in JetStream (`publish(…, { jetstream })`) instead of the live stream: from
+   * `fromMs` (wall-clock ms; default: the beginning), at the original pace or as fast as possible.
+   */
+  replay?: { jetstream: string; fromMs?: number; pace: 'original' | 'fast' };
 }
 
 export function parseRemoteOptions(raw: unknown): RemoteOptions {
-  const o = optionsObject(raw, ['servers', 'token', 'user', 'pass', 'connectTimeoutMs', 'subject', 'clock', 'slots', 'bufferSecs', 'clockProbeMs']);
+  const o = optionsObject(raw, ['servers', 'token', 'user', 'pass', 'connectTimeoutMs', 'subject', 'clock', 'slots', 'bufferSecs', 'clockProbeMs', 'replay']);
   parseDataSubject(String(o.subject ?? ''));
+  let replay: RemoteOptions['replay'];
+  if (o.replay !== undefined) {
+    const r = optionsObject(o.replay, ['jetstream', 'fromMs', 'pace'], 'replay');
+    replay = {
+      jetstream: nonEmptyString('replay.jetstream', r.jetstream),
+      fromMs: r.fromMs === undefined ? undefined : numberIn('replay.fromMs', r.fromMs, 0, 8.64e15),
+      pace: withDefault(r.pace, 'original', (v) => oneOf('replay.pace', v, ['original', 'fast'] as const)),
+    };
+  }
   return {
+    replay,
     ...parseConnectionOptions(o),
     subject: String(o.subject),
     clock: withDefault(o.clock, 'remote', (v) => oneOf('clock', v, ['remote', 'local'] as const)),
@@ -62,6 +80,15 @@ let conn: NatsConnection | null = null;
 
 async function lookup(o: RemoteOptions): Promise<StreamEntry> {
   conn ??= await connectNats(o, `senseflow-remote ${o.subject}`);
+  if (o.replay) {
+    // A recording: its entry was kept in the JetStream stream beside the data.
+    const jsm = await jetstreamManager(conn);
+    const m = await jsm.streams.getMessage(o.replay.jetstream, { last_by_subj: specSubject(parseDataSubject(o.subject)) }).catch((e: Error) => {
+      throw new DeviceNotFoundError(`no recording of ${o.subject} in JetStream stream '${o.replay!.jetstream}': ${e.message}`, { subject: o.subject });
+    });
+    if (!m) throw new DeviceNotFoundError(`no recording of ${o.subject} in JetStream stream '${o.replay.jetstream}'`, { subject: o.subject });
+    return m.json<StreamEntry>();
+  }
   const kv = await new Kvm(conn).open(KV_BUCKET).catch(() => null);
   const addr = parseDataSubject(o.subject);
   const e = kv ? await kv.get(kvKey(addr)) : null;
@@ -95,6 +122,7 @@ export default defineSource<RemoteOptions>({
     const sync = new ClockSync();
     const toLocal = (remoteNs: bigint) => (o.clock === 'local' ? sync.toLocal(remoteNs) : remoteNs);
     let sub: Subscription | null = null;
+    let replaying: ConsumerMessages | null = null;
     let probe: NodeJS.Timeout | null = null;
 
     async function probeClock(): Promise<void> {
@@ -117,6 +145,20 @@ export default defineSource<RemoteOptions>({
 
     return {
       async start() {
+        if (o.replay) {
+          const consumer = await jetstream(nc).consumers.get(o.replay.jetstream, {
+            filter_subjects: o.subject, // one subject: nats-server 2.9 (Debian 12) accepts only a single filter
+            deliver_policy: o.replay.fromMs === undefined ? DeliverPolicy.All : DeliverPolicy.StartTime,
+            ...(o.replay.fromMs === undefined ? {} : { opt_start_time: new Date(o.replay.fromMs).toISOString() }),
+            replay_policy: o.replay.pace === 'original' ? ReplayPolicy.Original : ReplayPolicy.Instant,
+          });
+          const msgs = await consumer.consume();
+          replaying = msgs;
+          void (async () => {
+            for await (const m of msgs) onMessage(m as unknown as Msg);
+          })().catch((e) => c.error(e));
+          return; // a recording has no live publisher to probe: its times are the publisher's clock
+        }
         sub = nc.subscribe(o.subject, { callback: (err, m) => (err ? c.error(err) : onMessage(m)) });
         await probeClock().catch((e) => c.log.warn({ err: e }, 'clock probe failed'));
         probe = setInterval(() => void probeClock().catch((e) => c.log.debug({ err: e }, 'clock probe failed')), o.clockProbeMs);
@@ -124,6 +166,8 @@ export default defineSource<RemoteOptions>({
       stop() {
         sub?.unsubscribe();
         sub = null;
+        void replaying?.close();
+        replaying = null;
         if (probe) clearInterval(probe);
       },
       async close() {

@@ -37,6 +37,8 @@ export interface StreamAddress {
 
 export const dataSubject = (a: StreamAddress) => `${SUBJECT_ROOT}.${a.host}.${a.node}.${a.stream}`;
 export const controlSubject = (a: StreamAddress) => `${dataSubject(a)}.control`;
+/** The stream's entry (spec), kept in JetStream beside the data so a recording can be replayed later. */
+export const specSubject = (a: StreamAddress) => `${dataSubject(a)}.spec`;
 export const clockSubject = (a: Pick<StreamAddress, 'host' | 'node'>) => `${SUBJECT_ROOT}.${a.host}.${a.node}.clock`;
 export const kvKey = (a: StreamAddress) => `${a.host}.${a.node}.${a.stream}`;
 

@@ -141,6 +141,27 @@ suite(`NATS graphs${natsServerMissing ? ` (skipped: ${natsServerMissing})` : ''}
     }
   });
 
+  it('records into JetStream and replays the recording after the publisher is gone, seq and times intact', async () => {
+    const cam = await openTestPattern({ width: 160, height: 120, fps: 20 });
+    const pub = await publish(cam, { servers: server.url, node: 'rec', stream: 'cam', jetstream: 'SF_REC' });
+    await new Promise((r) => setTimeout(r, 1500));
+    await pub.close();
+    await cam.close();
+    expect(await listRemoteStreams({ servers: server.url }).then((l) => l.some((e) => e.subject === pub.subject))).toBe(false);
+    const replay = await openRemote<VideoFrame>({ servers: server.url, subject: pub.subject, replay: { jetstream: 'SF_REC', pace: 'fast' } });
+    try {
+      const g = patternGeometry(160, 120, 'rgb24');
+      const frames = await lastValueFrom(replay.frames$.pipe(map((f) => ({ seq: f.seq, captureNs: f.captureNs, px: decodePattern(f.data, g) })), take(10), toArray(), timeout(20_000)));
+      for (let i = 0; i < frames.length; i++) {
+        expect(frames[i].px).toEqual({ seq: frames[i].seq, captureNs: frames[i].captureNs });
+        if (i) expect(frames[i].seq).toBe(frames[i - 1].seq + 1n);
+      }
+    } finally {
+      await replay.close();
+    }
+    await expect(openRemote({ servers: server.url, subject: 'sf.x.y.z', replay: { jetstream: 'SF_REC' } })).rejects.toMatchObject({ code: 'ENODEV' });
+  });
+
   it('an unknown subject is a typed error that lists the live streams', async () => {
     await expect(openRemote({ servers: server.url, subject: 'sf.nobody.none.cam' })).rejects.toMatchObject({ code: 'ENODEV' });
   });
