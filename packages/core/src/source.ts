@@ -9,7 +9,7 @@ import { audioLevels, type Levels } from './audio-levels.js';
 import { monotonicNs } from './clock.js';
 import type { ControlInfo, SourceEvent, StreamSpec } from './contract/v1/index.js';
 import { InvalidOptionError, InvalidStateError } from './errors.js';
-import type { WorkerHost } from './host/worker-host.js';
+import type { ControlCall } from './host/worker-host.js';
 import { audioChunk, recordItem, videoFrame, type AudioChunk, type RecordItem, type SourceItem, type VideoFrame } from './items.js';
 import { FrameRingReader } from './ring/frame-ring.js';
 import { I32, RingState } from './ring/layout.js';
@@ -44,8 +44,25 @@ export interface SourceStats {
   level?: Levels;
 }
 
+/**
+ * What a {@link Source} drives: the worker host for local sources, or anything else that owns a ring and
+ * answers the same control calls (a network or bus relay). Implement it to present your own feed as a Source.
+ */
+export interface SourceController {
+  readonly spec: StreamSpec;
+  /** The ring the Source reads. */
+  readonly sab: SharedArrayBuffer;
+  /** The plugin's name, shown as `source.name`. */
+  readonly definition: string;
+  readonly events: Subject<SourceEvent>;
+  /** Whether the user wants capture running (kept across restarts and reconnects). */
+  wantRunning: boolean;
+  request(call: ControlCall): Promise<unknown>;
+  close(opts?: { force?: boolean; timeoutMs?: number }): Promise<void>;
+}
+
 export interface SourceInternals {
-  host: WorkerHost;
+  host: SourceController;
   log: Logger;
   statsIntervalMs: number;
 }
@@ -88,7 +105,7 @@ export class Source<I extends SourceItem = SourceItem> implements AsyncDisposabl
   readonly stats$: Observable<SourceStats>;
 
   private _state: SourceState = 'stopped';
-  private readonly host: WorkerHost;
+  private readonly host: SourceController;
   private readonly log: Logger;
   private readonly latestReader: FrameRingReader | SampleRingReader;
   private readonly subscribers = new Set<{ reader: FrameRingReader | SampleRingReader; sub: Subscriber<I> }>();

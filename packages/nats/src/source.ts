@@ -219,12 +219,12 @@ function frameWriter(c: FrameSourceContext, spec: StreamSpec, toLocal: (ns: bigi
     if (slot) {
       c.frames.abort(slot);
       slot = null;
-      c.frames.reportDrop('driver', 1); // a partial frame lost to a newer one or to a gap
+      c.frames.reportDrop('network', 1); // a partial frame lost to a newer one or to a gap
     }
   };
   const commit = (s: WritableSlot, bytes: number, meta: Meta) => {
     if (meta.seq < c.frames.nextSeq) return c.frames.abort(s); // a duplicate or late message
-    c.frames.skipTo(meta.seq, 'driver', joined); // keeps the publisher's seq: a later jump is a counted network gap
+    c.frames.skipTo(meta.seq, 'network', joined); // keeps the publisher's seq: a later jump is a counted network gap
     joined = true;
     s.flags = meta.flags | (meta.captureNs === null ? ItemFlags.TIMESTAMP_FALLBACK : 0);
     if (spec.kind === 'video') {
@@ -277,7 +277,7 @@ function audioWriter(c: SampleSourceContext, toLocal: (ns: bigint) => bigint | n
     const meta = readMeta(m, toLocal);
     const start = BigInt(meta.format.sf ?? '0');
     if (expected >= 0n && start < expected) return; // duplicate / late
-    if (expected >= 0n && start > expected) c.samples.reportDrop('driver', Number(start - expected));
+    if (expected >= 0n && start > expected) c.samples.reportDrop('network', Number(start - expected));
     const frames = Math.floor(m.data.byteLength / bpf);
     expected = start + BigInt(frames);
     let done = 0;

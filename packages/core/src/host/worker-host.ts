@@ -11,6 +11,7 @@ import type { SourceEvent, StreamSpec } from '../contract/v1/index.js';
 import { CanceledError, InvalidStateError, TimeoutError, WorkerCrashedError, deserializeError, type SerializedError } from '../errors.js';
 import type { LogLevel } from '../log.js';
 import type { ControlRequest, WorkerInit, WorkerMessage } from '../worker/protocol.js';
+import type { SourceController } from '../source.js';
 
 export type RestartPolicy = 'off' | 'on-crash';
 
@@ -27,11 +28,12 @@ export interface WorkerHostOptions {
 }
 
 type Pending = { resolve: (v: unknown) => void; reject: (e: Error) => void; timer: NodeJS.Timeout };
-type ControlCall = ControlRequest extends infer R ? (R extends { id: number } ? Omit<R, 'id'> : never) : never;
+/** A control request without its id (what a SourceController answers). */
+export type ControlCall = ControlRequest extends infer R ? (R extends { id: number } ? Omit<R, 'id'> : never) : never;
 
 const ENTRY = new URL('./worker/entry.js', import.meta.url);
 
-export class WorkerHost {
+export class WorkerHost implements SourceController {
   readonly events = new Subject<SourceEvent>();
   spec!: StreamSpec;
   sab!: SharedArrayBuffer;

@@ -68,6 +68,7 @@ export const I64 = {
   /** Frame ring: the latest seq range [SKIP_FROM, SKIP_TO) the writer skipped (skipTo): never written, never "overwritten". */
   SKIP_FROM: 24,
   SKIP_TO: 25,
+  DROP_NETWORK: 26,
 } as const;
 
 /** Causes of loss counted by the writer (shared by every reader). */
@@ -80,6 +81,8 @@ export const WriterDropCause = {
   disconnect: I64.DROP_DISCONNECT,
   /** Items lost while a crashed worker was restarted. */
   restart: I64.DROP_RESTART,
+  /** Items a relayed stream (network, NATS) lost in transit or while reconnecting. */
+  network: I64.DROP_NETWORK,
 } as const;
 export type WriterDropCauseName = keyof typeof WriterDropCause;
 
