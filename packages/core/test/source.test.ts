@@ -1,3 +1,6 @@
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { filter, firstValueFrom, lastValueFrom, map, take, timeout, toArray } from 'rxjs';
 import {
@@ -45,6 +48,18 @@ describe('openSource', () => {
     const busy = await openSource(fixture('open-throws.mjs')).catch((e: unknown) => e);
     expect(busy).toBeInstanceOf(DeviceBusyError);
     expect((busy as DeviceBusyError).details?.holders).toEqual(['pid 1234 (other-app)']);
+  });
+
+  it('a source whose open() failed is not restarted in the background', async () => {
+    const log = join(mkdtempSync(join(tmpdir(), 'sf-open-')), 'opens.log');
+    process.env.SF_OPEN_LOG = log;
+    try {
+      await expect(openSource(fixture('open-throws.mjs'), undefined, { restartDelayMs: 10 })).rejects.toBeInstanceOf(DeviceBusyError);
+      await new Promise((r) => setTimeout(r, 1000));
+      expect(readFileSync(log, 'utf8').trim().split('\n')).toEqual(['open']);
+    } finally {
+      delete process.env.SF_OPEN_LOG;
+    }
   });
 
   it('delivers records whose values match their seq, through frames$ and latest()', async () => {

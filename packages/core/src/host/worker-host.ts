@@ -8,7 +8,7 @@ import { Subject } from 'rxjs';
 import type { Logger } from 'pino';
 import { monotonicNs } from '../clock.js';
 import type { SourceEvent, StreamSpec } from '../contract/v1/index.js';
-import { CanceledError, InvalidStateError, TimeoutError, WorkerCrashedError, deserializeError, type SerializedError } from '../errors.js';
+import { CanceledError, InvalidStateError, TimeoutError, WorkerCrashedError, deserializeError, serializeError, type SerializedError } from '../errors.js';
 import type { LogLevel } from '../log.js';
 import type { ControlRequest, WorkerInit, WorkerMessage } from '../worker/protocol.js';
 import type { SourceController } from '../source.js';
@@ -63,10 +63,16 @@ export class WorkerHost implements SourceController {
     this.worker = worker;
     return new Promise<void>((resolve, reject) => {
       let ready = false;
-      const timer = setTimeout(() => {
-        if (ready) return;
-        reject(new TimeoutError(`source ${this.specifier} did not open within ${this.o.requestTimeoutMs} ms`, { specifier: this.specifier }));
+      // A worker that never opened is not supervised: it must not be restarted behind a rejected open.
+      const failed = (e: Error) => {
+        ready = true;
+        clearTimeout(timer);
+        if (this.worker === worker) this.worker = null;
         void worker.terminate();
+        reject(e);
+      };
+      const timer = setTimeout(() => {
+        if (!ready) failed(new TimeoutError(`source ${this.specifier} did not open within ${this.o.requestTimeoutMs} ms`, { specifier: this.specifier }));
       }, this.o.requestTimeoutMs);
       worker.on('message', (m: WorkerMessage) => {
         switch (m.t) {
@@ -79,9 +85,7 @@ export class WorkerHost implements SourceController {
             resolve();
             break;
           case 'fail':
-            ready = true;
-            clearTimeout(timer);
-            reject(deserializeError(m.error));
+            failed(deserializeError(m.error));
             break;
           case 'reply': {
             const p = this.pending.get(m.id);
@@ -98,21 +102,11 @@ export class WorkerHost implements SourceController {
         }
       });
       worker.on('error', (err) => {
-        if (!ready) {
-          ready = true;
-          clearTimeout(timer);
-          reject(new WorkerCrashedError(`source worker failed while opening: ${err.message}`, { specifier: this.specifier }, { cause: err }));
-          return;
-        }
+        if (!ready) return failed(new WorkerCrashedError(`source worker failed while opening: ${err.message}`, { specifier: this.specifier }, { cause: err }));
         this.crashed(worker, err);
       });
       worker.on('exit', (code) => {
-        if (!ready) {
-          ready = true;
-          clearTimeout(timer);
-          reject(new WorkerCrashedError(`source worker exited (code ${code}) while opening`, { specifier: this.specifier, code }));
-          return;
-        }
+        if (!ready) return failed(new WorkerCrashedError(`source worker exited (code ${code}) while opening`, { specifier: this.specifier, code }));
         if (!this.closing && this.worker === worker) this.crashed(worker, new Error(`worker exited with code ${code}`));
       });
     });
@@ -123,11 +117,19 @@ export class WorkerHost implements SourceController {
     this.worker = null;
     void worker.terminate();
     this.failPending(new WorkerCrashedError(`source worker crashed: ${err.message}`, { specifier: this.specifier }, { cause: err }));
-    const restarting = this.o.restart === 'on-crash' && this.restarts < this.o.maxRestarts;
+    const restarting = this.canRestart();
     const error: SerializedError = { name: 'WorkerCrashedError', code: 'EWORKER', message: err.message, stack: err.stack };
     this.o.log.error({ err }, 'source worker crashed%s', restarting ? '; restarting' : '');
     this.events.next({ type: 'crashed', atNs: monotonicNs(), error, restarting });
-    if (!restarting) return;
+    if (restarting) this.scheduleRestart();
+  }
+
+  private canRestart(): boolean {
+    return this.o.restart === 'on-crash' && this.restarts < this.o.maxRestarts && !this.closing;
+  }
+
+  /** Respawns on the same ring after a backoff; a failed reopen (device still gone) tries again. */
+  private scheduleRestart(): void {
     const attempt = ++this.restarts;
     const delay = Math.min(5000, this.o.restartDelayMs * 2 ** (attempt - 1));
     setTimeout(() => {
@@ -137,7 +139,12 @@ export class WorkerHost implements SourceController {
           if (this.wantRunning) await this.request({ t: 'start' });
           this.events.next({ type: 'restarted', atNs: monotonicNs(), attempt });
         })
-        .catch((e: Error) => this.crashed(this.worker ?? worker, e));
+        .catch((e: Error) => {
+          this.o.log.warn({ err: e, attempt }, 'restart failed');
+          this.events.next({ type: 'error', atNs: monotonicNs(), error: serializeError(e) });
+          if (this.worker) this.crashed(this.worker, e);
+          else if (this.canRestart()) this.scheduleRestart();
+        });
     }, delay).unref();
   }
 
