@@ -1,7 +1,8 @@
 import { defineConfig } from 'tsup';
 
 export default defineConfig({
-  entry: { 'index': 'src/index.ts', 'tone/source': 'src/tone/source.ts' },
+  // alsa-source is a worker-side module: openMicrophone() points a worker at dist/alsa-source.js.
+  entry: { 'index': 'src/index.ts', 'alsa-source': 'src/alsa-source.ts', 'tone/source': 'src/tone/source.ts' },
   format: ['esm'],
   target: 'node20',
   dts: true,

@@ -1,32 +1,45 @@
+/**
+ * Level meter: RMS and peak per channel in dBFS, computed in one pass without allocating (pass `out`).
+ */
 import type { SampleArray } from './ring/sample-ring.js';
 import type { SampleFormat } from './ring/layout.js';
 
-export interface Levels {
-  /** RMS level per channel in dBFS (−Infinity for digital silence). */
-  rmsDb: number[];
-  /** Peak level per channel in dBFS. */
-  peakDb: number[];
+/** Per-channel levels in dB relative to full scale (−Infinity for digital silence). */
+export interface ChannelLevels {
+  rmsDb: Float64Array;
+  peakDb: Float64Array;
 }
 
 const FULL_SCALE: Record<SampleFormat, number> = { s16le: 32768, s32le: 2147483648, f32le: 1 };
 
-/** RMS and peak per channel of interleaved samples, in dB relative to full scale. */
-export function audioLevels(samples: SampleArray, channels: number, format: SampleFormat): Levels {
-  const sum = new Float64Array(channels);
-  const peak = new Float64Array(channels);
+/** Allocates an output for {@link levels} (reuse it across calls). */
+export function createLevels(channels: number): ChannelLevels {
+  return { rmsDb: new Float64Array(channels), peakDb: new Float64Array(channels) };
+}
+
+/**
+ * RMS and peak level of each channel of interleaved `samples`.
+ *
+ * @example
+ * ```ts
+ * const out = createLevels(2);
+ * levels(mic.read(4800).data, 2, 's16le', out); // out.rmsDb[0], out.peakDb[1] …
+ * ```
+ */
+export function levels(samples: SampleArray, channels: number, format: SampleFormat, out: ChannelLevels = createLevels(channels)): ChannelLevels {
   const frames = Math.floor(samples.length / channels);
-  for (let i = 0, k = 0; i < frames; i++) {
-    for (let c = 0; c < channels; c++, k++) {
-      const s = samples[k];
-      sum[c] += s * s;
-      const a = s < 0 ? -s : s;
-      if (a > peak[c]) peak[c] = a;
-    }
-  }
   const fs = FULL_SCALE[format];
-  const db = (x: number) => 20 * Math.log10(x / fs);
-  return {
-    rmsDb: Array.from(sum, (s) => (frames ? db(Math.sqrt(s / frames)) : -Infinity)),
-    peakDb: Array.from(peak, (p) => db(p)),
-  };
+  for (let c = 0; c < channels; c++) {
+    let sum = 0;
+    let peak = 0;
+    for (let k = c, i = 0; i < frames; i++, k += channels) {
+      const s = samples[k];
+      sum += s * s;
+      const a = s < 0 ? -s : s;
+      if (a > peak) peak = a;
+    }
+    out.rmsDb[c] = frames ? 20 * Math.log10(Math.sqrt(sum / frames) / fs) : -Infinity;
+    out.peakDb[c] = 20 * Math.log10(peak / fs);
+  }
+  return out;
 }

@@ -5,7 +5,7 @@
 import { performance } from 'node:perf_hooks';
 import { Observable, Subject, share, type Subscriber } from 'rxjs';
 import type { Logger } from 'pino';
-import { audioLevels, type Levels } from './audio-levels.js';
+import { createLevels, levels, type ChannelLevels } from './audio-levels.js';
 import { monotonicNs } from './clock.js';
 import type { ControlInfo, SourceEvent, StreamSpec } from './contract/v1/index.js';
 import { InvalidOptionError, InvalidStateError } from './errors.js';
@@ -41,7 +41,7 @@ export interface SourceStats {
   /** Capture → the source's receive time (driver and transfer delay), from the items seen. */
   captureToReceiveMs: LatencySummary | null;
   /** Audio only: level meter over the last 100 ms. */
-  level?: Levels;
+  level?: ChannelLevels;
 }
 
 /**
@@ -173,7 +173,7 @@ export class Source<I extends SourceItem = SourceItem> implements AsyncDisposabl
           if (frames > 0n) {
             const n = Math.min(Number(frames), Math.max(1, Math.round(this.spec.rate / 10)), r.capacityFrames);
             const block = r.read(n);
-            stats.level = audioLevels(block.data, this.spec.channels, this.spec.format);
+            stats.level = levels(block.data, this.spec.channels, this.spec.format, createLevels(this.spec.channels));
           }
         }
         lastItems = items;

@@ -1,0 +1,125 @@
+// Module entry: one Addon instance per Node environment (main thread or worker), holding that
+// environment's open PCMs. A worker's exit runs the cleanup hook, which closes whatever it left open.
+#include "common.h"
+
+namespace sf {
+
+class AlsaAddon : public Napi::Addon<AlsaAddon> {
+ public:
+  AlsaAddon(Napi::Env env, Napi::Object exports) {
+    DefineAddon(exports, {
+                             InstanceMethod("open", &AlsaAddon::Open),
+                             InstanceMethod("start", &AlsaAddon::Start),
+                             InstanceMethod("stop", &AlsaAddon::Stop),
+                             InstanceMethod("read", &AlsaAddon::Read),
+                             InstanceMethod("close", &AlsaAddon::Close),
+                             InstanceMethod("openCount", &AlsaAddon::OpenCount),
+                             InstanceMethod("nameHints", &AlsaAddon::Hints),
+                             InstanceMethod("cards", &AlsaAddon::CardList),
+                             InstanceMethod("probe", &AlsaAddon::ProbeDevice),
+                             InstanceMethod("errnoName", &AlsaAddon::ErrnoNameOf),
+                         });
+    exports.Set("alsaVersion", Napi::String::New(env, snd_asoundlib_version()));
+    exports.Set("readOutSlots", Napi::Number::New(env, kOutCount));
+    InstallErrorHandler();
+    // A worker's exit (or a terminate()) runs this before the environment goes away.
+    env_ = env;
+    napi_add_env_cleanup_hook(env, &AlsaAddon::OnCleanup, this);
+  }
+  ~AlsaAddon() {
+    napi_remove_env_cleanup_hook(env_, &AlsaAddon::OnCleanup, this);
+    CloseAll();
+  }
+
+ private:
+  std::unordered_map<int32_t, Pcm*> pcms_;
+  int32_t nextId_ = 1;
+  napi_env env_ = nullptr;
+
+  static void OnCleanup(void* self) { static_cast<AlsaAddon*>(self)->CloseAll(); }
+
+  void CloseAll() {
+    for (auto& kv : pcms_) ClosePcm(kv.second);
+    pcms_.clear();
+  }
+
+  Pcm* Get(const Napi::CallbackInfo& info) {
+    int32_t id = info[0].As<Napi::Number>().Int32Value();
+    auto it = pcms_.find(id);
+    if (it == pcms_.end()) throw AlsaError(info.Env(), "pcm", EBADF, "#" + std::to_string(id));
+    return it->second;
+  }
+
+  // open(device, rate, channels, format, periodFrames, bufferFrames) → { id, rate, channels, periodFrames, bufferFrames, bytesPerFrame }
+  Napi::Value Open(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    std::string dev = info[0].As<Napi::String>();
+    Pcm* p = OpenPcm(env, dev, info[1].As<Napi::Number>().Uint32Value(), info[2].As<Napi::Number>().Uint32Value(),
+                     info[3].As<Napi::String>(), info[4].As<Napi::Number>().Uint32Value(),
+                     info[5].As<Napi::Number>().Uint32Value());
+    int32_t id = nextId_++;
+    pcms_[id] = p;
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("id", id);
+    o.Set("rate", p->rate);
+    o.Set("channels", p->channels);
+    o.Set("periodFrames", double(p->periodFrames));
+    o.Set("bufferFrames", double(p->bufferFrames));
+    o.Set("bytesPerFrame", double(p->bytesPerFrame));
+    o.Set("pcmType", snd_pcm_type_name(snd_pcm_type(p->handle)));
+    return o;
+  }
+
+  Napi::Value Start(const Napi::CallbackInfo& info) {
+    int rc = StartPcm(Get(info));
+    if (rc < 0) throw AlsaError(info.Env(), "snd_pcm_start", rc, "pcm");
+    return info.Env().Undefined();
+  }
+
+  Napi::Value Stop(const Napi::CallbackInfo& info) {
+    StopPcm(Get(info));
+    return info.Env().Undefined();
+  }
+
+  // read(id, u8: Uint8Array over the ring's SharedArrayBuffer, byteOffset, frames, timeoutMs, out: Float64Array)
+  // → frames read (≥ 0), -1 xrun (recovered), -2 disconnected. Blocks at most timeoutMs.
+  Napi::Value Read(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    Pcm* p = Get(info);
+    Napi::Uint8Array mem = info[1].As<Napi::Uint8Array>();
+    double off = info[2].As<Napi::Number>().DoubleValue();
+    double frames = info[3].As<Napi::Number>().DoubleValue();
+    int timeoutMs = info[4].As<Napi::Number>().Int32Value();
+    Napi::Float64Array out = info[5].As<Napi::Float64Array>();
+    if (out.ElementLength() < size_t(kOutCount)) throw AlsaError(env, "read: out array too short", EINVAL, "pcm");
+    if (off < 0 || frames < 1 || off + frames * p->bytesPerFrame > double(mem.ByteLength()))
+      throw AlsaError(env, "read: region outside the buffer", ERANGE, "pcm");
+    if (timeoutMs < 0) timeoutMs = 0;
+    if (timeoutMs > 1000) timeoutMs = 1000;
+    int rc = ReadPcm(p, mem.Data() + size_t(off), snd_pcm_uframes_t(frames), timeoutMs, out.Data());
+    return Napi::Number::New(env, rc);
+  }
+
+  Napi::Value Close(const Napi::CallbackInfo& info) {
+    int32_t id = info[0].As<Napi::Number>().Int32Value();
+    auto it = pcms_.find(id);
+    if (it != pcms_.end()) {  // idempotent
+      ClosePcm(it->second);
+      pcms_.erase(it);
+    }
+    return info.Env().Undefined();
+  }
+
+  Napi::Value ErrnoNameOf(const Napi::CallbackInfo& info) {
+    return Napi::String::New(info.Env(), ErrnoName(info[0].As<Napi::Number>().Int32Value()));
+  }
+  Napi::Value OpenCount(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), double(pcms_.size())); }
+  Napi::Value Hints(const Napi::CallbackInfo& info) { return NameHints(info); }
+  Napi::Value CardList(const Napi::CallbackInfo& info) { return Cards(info); }
+  Napi::Value ProbeDevice(const Napi::CallbackInfo& info) { return Probe(info); }
+};
+
+}  // namespace sf
+
+using sf::AlsaAddon;
+NODE_API_ADDON(AlsaAddon)

@@ -1,0 +1,14 @@
+{
+  "targets": [
+    {
+      "target_name": "senseflow_alsa",
+      "sources": ["addon.cc", "pcm.cc", "enumerate.cc", "errors.cc"],
+      "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
+      "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS", "NODE_ADDON_API_DISABLE_DEPRECATED"],
+      "cflags!": ["-fno-exceptions"],
+      "cflags_cc!": ["-fno-exceptions"],
+      "cflags_cc": ["-std=c++17", "-Wall", "-Wextra", "-Wno-unused-parameter"],
+      "libraries": ["-lasound"]
+    }
+  ]
+}

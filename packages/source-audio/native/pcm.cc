@@ -1,0 +1,200 @@
+// Capture PCM: open + negotiate, start/stop, and a read that lands straight in the caller's memory.
+#include <poll.h>
+#include <time.h>
+
+#include <vector>
+
+#include "common.h"
+
+namespace sf {
+
+namespace {
+
+snd_pcm_format_t FormatOf(const std::string& f) {
+  if (f == "s16le") return SND_PCM_FORMAT_S16_LE;
+  if (f == "s32le") return SND_PCM_FORMAT_S32_LE;
+  if (f == "f32le") return SND_PCM_FORMAT_FLOAT_LE;
+  return SND_PCM_FORMAT_UNKNOWN;
+}
+
+int64_t NowMs() {
+  timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return int64_t(t.tv_sec) * 1000 + t.tv_nsec / 1000000;
+}
+
+// Closes the handle and throws a typed-by-errno error naming the failed step.
+[[noreturn]] void Fail(Napi::Env env, snd_pcm_t* h, const char* op, int err, const std::string& dev) {
+  if (h) snd_pcm_close(h);
+  throw AlsaError(env, op, err, dev);
+}
+
+// After an overrun (-EPIPE) or a suspend (-ESTRPIPE): note when the driver stopped, then restart.
+// Returns 0 when streaming again.
+int Recover(Pcm* p, int err, double* out) {
+  snd_pcm_status_t* st;
+  snd_pcm_status_alloca(&st);
+  out[kOutXrunSec] = out[kOutXrunNsec] = 0;
+  if (snd_pcm_status(p->handle, st) == 0) {
+    snd_htimestamp_t t;
+    snd_pcm_status_get_trigger_htstamp(st, &t);  // the stop (xrun) moment for a stopped stream
+    out[kOutXrunSec] = double(t.tv_sec);
+    out[kOutXrunNsec] = double(t.tv_nsec);
+  }
+  int rc = 0;
+  if (err == -ESTRPIPE) {
+    rc = snd_pcm_resume(p->handle);  // non-blocking: -EAGAIN means "not yet", then we re-prepare
+    if (rc == 0) return 0;
+  }
+  rc = snd_pcm_prepare(p->handle);
+  if (rc < 0) return rc;
+  return snd_pcm_start(p->handle);
+}
+
+}  // namespace
+
+Pcm* OpenPcm(Napi::Env env, const std::string& dev, unsigned rate, unsigned channels, const std::string& format,
+             unsigned long periodFrames, unsigned long bufferFrames) {
+  snd_pcm_format_t fmt = FormatOf(format);
+  if (fmt == SND_PCM_FORMAT_UNKNOWN) throw AlsaError(env, "format", EINVAL, dev);
+  snd_pcm_t* h = nullptr;
+  int rc;
+  {
+    std::lock_guard<std::mutex> lock(ConfigMutex());
+    ClearAlsaMessage();
+    // Non-blocking so a busy device fails now (EBUSY) instead of hanging the worker; reads poll with a timeout.
+    rc = snd_pcm_open(&h, dev.c_str(), SND_PCM_STREAM_CAPTURE, SND_PCM_NONBLOCK);
+  }
+  if (rc < 0) Fail(env, nullptr, "snd_pcm_open", rc, dev);
+
+  snd_pcm_hw_params_t* hw;
+  snd_pcm_hw_params_alloca(&hw);
+  if ((rc = snd_pcm_hw_params_any(h, hw)) < 0) Fail(env, h, "snd_pcm_hw_params_any", rc, dev);
+  if ((rc = snd_pcm_hw_params_set_access(h, hw, SND_PCM_ACCESS_RW_INTERLEAVED)) < 0) Fail(env, h, "set_access", rc, dev);
+  if ((rc = snd_pcm_hw_params_set_format(h, hw, fmt)) < 0) Fail(env, h, "set_format", rc, dev);
+  if ((rc = snd_pcm_hw_params_set_channels(h, hw, channels)) < 0) Fail(env, h, "set_channels", rc, dev);
+  // Exact rate: the ring and every timestamp assume it. (Plug devices may still resample to reach it.)
+  if ((rc = snd_pcm_hw_params_set_rate(h, hw, rate, 0)) < 0) Fail(env, h, "set_rate", rc, dev);
+  snd_pcm_uframes_t period = periodFrames, buffer = bufferFrames;
+  int dir = 0;
+  if ((rc = snd_pcm_hw_params_set_period_size_near(h, hw, &period, &dir)) < 0) Fail(env, h, "set_period_size", rc, dev);
+  if ((rc = snd_pcm_hw_params_set_buffer_size_near(h, hw, &buffer)) < 0) Fail(env, h, "set_buffer_size", rc, dev);
+  if ((rc = snd_pcm_hw_params(h, hw)) < 0) Fail(env, h, "snd_pcm_hw_params", rc, dev);
+  snd_pcm_hw_params_get_period_size(hw, &period, &dir);
+  snd_pcm_hw_params_get_buffer_size(hw, &buffer);
+
+  snd_pcm_sw_params_t* sw;
+  snd_pcm_sw_params_alloca(&sw);
+  if ((rc = snd_pcm_sw_params_current(h, sw)) < 0) Fail(env, h, "snd_pcm_sw_params_current", rc, dev);
+  // Driver timestamps on CLOCK_MONOTONIC, taken at every hw pointer update (what htimestamp returns).
+  if ((rc = snd_pcm_sw_params_set_tstamp_mode(h, sw, SND_PCM_TSTAMP_ENABLE)) < 0) Fail(env, h, "set_tstamp_mode", rc, dev);
+  if ((rc = snd_pcm_sw_params_set_tstamp_type(h, sw, SND_PCM_TSTAMP_TYPE_MONOTONIC)) < 0) Fail(env, h, "set_tstamp_type", rc, dev);
+  if ((rc = snd_pcm_sw_params_set_avail_min(h, sw, period)) < 0) Fail(env, h, "set_avail_min", rc, dev);
+  if ((rc = snd_pcm_sw_params_set_start_threshold(h, sw, buffer * 2)) < 0) Fail(env, h, "set_start_threshold", rc, dev);  // we start explicitly
+  if ((rc = snd_pcm_sw_params_set_stop_threshold(h, sw, buffer)) < 0) Fail(env, h, "set_stop_threshold", rc, dev);  // full buffer = overrun
+  if ((rc = snd_pcm_sw_params(h, sw)) < 0) Fail(env, h, "snd_pcm_sw_params", rc, dev);
+
+  Pcm* p = new Pcm();
+  p->handle = h;
+  p->rate = rate;
+  p->channels = channels;
+  p->bytesPerFrame = size_t(snd_pcm_format_physical_width(fmt) / 8) * channels;
+  p->periodFrames = period;
+  p->bufferFrames = buffer;
+  return p;
+}
+
+void ClosePcm(Pcm* p) {
+  if (!p) return;
+  if (p->handle) {
+    snd_pcm_drop(p->handle);
+    snd_pcm_close(p->handle);
+  }
+  delete p;
+}
+
+int StartPcm(Pcm* p) {
+  snd_pcm_state_t s = snd_pcm_state(p->handle);
+  if (s == SND_PCM_STATE_RUNNING) return 0;
+  int rc = 0;
+  if (s != SND_PCM_STATE_PREPARED && (rc = snd_pcm_prepare(p->handle)) < 0) return rc;
+  return snd_pcm_start(p->handle);
+}
+
+int StopPcm(Pcm* p) { return snd_pcm_drop(p->handle); }
+
+int ReadPcm(Pcm* p, uint8_t* dst, snd_pcm_uframes_t frames, int timeoutMs, double* out) {
+  snd_pcm_t* h = p->handle;
+  const int64_t deadline = NowMs() + timeoutMs;
+  std::vector<pollfd> fds;
+  for (;;) {
+    snd_pcm_sframes_t avail = snd_pcm_avail_update(h);
+    if (avail < 0) {
+      int err = int(avail);
+      out[kOutErrno] = -err;
+      if (err == -EPIPE || err == -ESTRPIPE) return Recover(p, err, out) == 0 ? kReadXrun : kReadDisconnected;
+      return kReadDisconnected;
+    }
+    if (snd_pcm_uframes_t(avail) >= frames) break;
+    int64_t left = deadline - NowMs();
+    if (left <= 0) {
+      if (avail == 0) return 0;  // timeout, nothing captured
+      frames = avail;            // hand over what is there
+      break;
+    }
+    if (fds.empty()) {
+      int n = snd_pcm_poll_descriptors_count(h);
+      if (n <= 0) return kReadDisconnected;
+      fds.resize(n);
+      snd_pcm_poll_descriptors(h, fds.data(), n);
+    }
+    int pr = poll(fds.data(), fds.size(), int(left));
+    if (pr < 0 && errno != EINTR) {
+      out[kOutErrno] = errno;
+      return kReadDisconnected;
+    }
+    if (pr > 0) {
+      unsigned short rev = 0;
+      snd_pcm_poll_descriptors_revents(h, fds.data(), fds.size(), &rev);
+      if (rev & (POLLERR | POLLNVAL | POLLHUP)) {
+        snd_pcm_state_t s = snd_pcm_state(h);
+        if (s == SND_PCM_STATE_DISCONNECTED) {
+          out[kOutErrno] = ENODEV;
+          return kReadDisconnected;
+        }
+        if (s != SND_PCM_STATE_XRUN && s != SND_PCM_STATE_SUSPENDED && s != SND_PCM_STATE_RUNNING) {
+          out[kOutErrno] = EBADFD;
+          return kReadDisconnected;
+        }
+        // XRUN/SUSPENDED: the next avail_update reports it.
+      }
+    }
+  }
+
+  snd_pcm_sframes_t n = snd_pcm_readi(h, dst, frames);  // straight into the caller's (shared) memory
+  if (n == -EAGAIN) return 0;
+  if (n < 0) {
+    out[kOutErrno] = double(-n);
+    if (n == -EPIPE || n == -ESTRPIPE) return Recover(p, int(n), out) == 0 ? kReadXrun : kReadDisconnected;
+    return kReadDisconnected;
+  }
+  // Stamps for the chunk: delay first (syncs the hw pointer), then the timestamp of the latest pointer
+  // update and the frames still waiting at that instant. TypeScript back-dates to the chunk's first frame.
+  snd_pcm_sframes_t delay = -1;
+  if (snd_pcm_delay(h, &delay) < 0) delay = -1;
+  snd_pcm_uframes_t hav = 0;
+  snd_htimestamp_t ts{0, 0};
+  if (snd_pcm_htimestamp(h, &hav, &ts) < 0) ts = {0, 0};
+  timespec now;
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  out[kOutTsSec] = double(ts.tv_sec);
+  out[kOutTsNsec] = double(ts.tv_nsec);
+  out[kOutAvail] = double(hav);
+  out[kOutDelay] = double(delay);
+  out[kOutNowSec] = double(now.tv_sec);
+  out[kOutNowNsec] = double(now.tv_nsec);
+  out[kOutErrno] = 0;
+  return int(n);
+}
+
+}  // namespace sf

@@ -1,0 +1,166 @@
+/**
+ * The capture loop (worker side): reserve a ring region, let ALSA read straight into it, stamp it, commit.
+ *
+ * - Each read blocks at most READ_TIMEOUT_MS, and the loop yields to the event loop between reads
+ *   (setImmediate), so the worker keeps serving start/stop/close while capturing.
+ * - An overrun is recovered in native code; its size is measured from the capture times on either side
+ *   of the gap and counted with `reportDrop('driver', frames)`. Streaming goes on.
+ * - A vanished device is reported (`disconnected`), reopened with the same parameters every
+ *   `reconnectMs`, and reported back (`reconnected`); the frames missed are counted as `disconnect` loss.
+ */
+import { ItemFlags, type Logger, type SampleRingWriter } from '@senseflow/core';
+import type { CapturePcm } from './pcm.js';
+import { chunkCaptureTime, framesToNs, lostFramesBetween } from './timestamps.js';
+
+/** Longest a single native read may block the worker. */
+export const READ_TIMEOUT_MS = 50;
+
+export interface CaptureLoopOptions {
+  writer: SampleRingWriter;
+  log: Logger;
+  /** Reopens the device (same parameters) after a disconnect; throws while it is still gone. */
+  reopen: () => CapturePcm;
+  disconnected: (reason: string, details?: Record<string, unknown>) => void;
+  reconnected: (details?: Record<string, unknown>) => void;
+  reconnectMs: number;
+  /** Test hook: block the thread once for this long after ~100 ms of audio. */
+  debugStallMs?: number;
+}
+
+export interface CaptureCounters {
+  chunks: number;
+  frames: number;
+  xruns: number;
+  /** Chunks whose capture time came from the receive clock (TIMESTAMP_FALLBACK). */
+  fallbackStamps: number;
+  disconnects: number;
+  reconnects: number;
+}
+
+const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+export class CaptureLoop {
+  readonly counters: CaptureCounters = { chunks: 0, frames: 0, xruns: 0, fallbackStamps: 0, disconnects: 0, reconnects: 0 };
+  private running = false;
+  private done: Promise<void> = Promise.resolve();
+  private readonly mem: Uint8Array;
+  private prevCaptureNs: bigint | null = null;
+  private prevFrames = 0;
+  private pendingLoss: 'driver' | 'disconnect' | null = null;
+  private stallDone = false;
+  private wake: (() => void) | null = null;
+
+  constructor(
+    private pcm: CapturePcm | null,
+    private readonly o: CaptureLoopOptions,
+  ) {
+    this.mem = new Uint8Array(o.writer.sab);
+  }
+
+  get device(): CapturePcm | null {
+    return this.pcm;
+  }
+
+  start(): void {
+    if (this.running) return;
+    this.pcm?.start();
+    this.running = true;
+    this.prevCaptureNs = null; // a restart is not a loss
+    this.done = this.run().catch((e) => this.o.log.error({ err: e }, 'capture loop failed'));
+  }
+
+  async stop(): Promise<void> {
+    if (!this.running) return;
+    this.running = false;
+    this.wake?.();
+    await this.done;
+    this.pcm?.stop();
+  }
+
+  async close(): Promise<void> {
+    await this.stop();
+    this.pcm?.close();
+    this.pcm = null;
+  }
+
+  private async run(): Promise<void> {
+    const w = this.o.writer;
+    const rate = w.rate;
+    while (this.running) {
+      const pcm = this.pcm;
+      if (!pcm) {
+        await this.reconnect();
+        continue;
+      }
+      // Stamps further from "now" than two device buffers (+1 s) are not believed.
+      const maxLagNs = framesToNs(2 * pcm.info.bufferFrames, rate) + 1_000_000_000n;
+      const res = w.reserve(Math.min(pcm.info.periodFrames, w.capacityFrames));
+      const r = pcm.read(this.mem, res.byteOffset, res.frames, READ_TIMEOUT_MS);
+      if (r.kind === 'data') {
+        const t = chunkCaptureTime(r.stamp, r.frames, rate, maxLagNs);
+        if (this.pendingLoss) this.settleLoss(t.captureNs);
+        if (t.fallback) this.counters.fallbackStamps++;
+        w.commit(r.frames, t.captureNs, r.stamp.nowNs, t.fallback ? ItemFlags.TIMESTAMP_FALLBACK : 0);
+        this.prevCaptureNs = t.captureNs;
+        this.prevFrames = r.frames;
+        this.counters.chunks++;
+        this.counters.frames += r.frames;
+      } else {
+        w.commit(0, 0n); // release the reservation
+        if (r.kind === 'xrun') {
+          this.counters.xruns++;
+          this.pendingLoss ??= 'driver';
+          this.o.log.warn({ errno: r.errno }, 'ALSA overrun: restarted capture, counting the lost frames');
+        } else if (r.kind === 'disconnected') {
+          this.counters.disconnects++;
+          this.pendingLoss = 'disconnect';
+          const device = pcm.params.device;
+          pcm.close();
+          this.pcm = null;
+          this.o.disconnected(`ALSA device '${device}' went away (${r.errno})`, { device, errno: r.errno });
+        }
+      }
+      this.maybeStall(rate);
+      await yieldToEventLoop();
+    }
+  }
+
+  /** Counts the frames missing between the last chunk before a gap and the first one after it. */
+  private settleLoss(nextCaptureNs: bigint): void {
+    const cause = this.pendingLoss!;
+    this.pendingLoss = null;
+    const lost = this.prevCaptureNs === null ? 0 : lostFramesBetween(this.prevCaptureNs, this.prevFrames, nextCaptureNs, this.o.writer.rate);
+    if (lost > 0) this.o.writer.reportDrop(cause, lost);
+    else this.o.writer.markGap();
+    this.o.log.info({ cause, lostFrames: lost }, 'gap in the capture');
+  }
+
+  private async reconnect(): Promise<void> {
+    await new Promise<void>((resolve) => {
+      const t = setTimeout(resolve, this.o.reconnectMs);
+      this.wake = () => {
+        clearTimeout(t);
+        resolve();
+      };
+    });
+    this.wake = null;
+    if (!this.running) return;
+    try {
+      const pcm = this.o.reopen();
+      pcm.start();
+      this.pcm = pcm;
+      this.counters.reconnects++;
+      this.o.reconnected({ device: pcm.params.device });
+    } catch (e) {
+      this.o.log.debug({ err: e }, 'device still gone');
+    }
+  }
+
+  private maybeStall(rate: number): void {
+    const ms = this.o.debugStallMs ?? 0;
+    if (!ms || this.stallDone || this.counters.frames < rate / 10) return;
+    this.stallDone = true;
+    this.o.log.warn({ ms }, 'debugStallMs: blocking the capture thread');
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+  }
+}

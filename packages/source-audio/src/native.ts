@@ -1,0 +1,112 @@
+/**
+ * The one place that loads the ALSA addon (`native/build/Release/senseflow_alsa.node`). Everything else
+ * goes through {@link alsa}, which loads it on first use — per thread, since the addon is context-aware.
+ */
+import { createRequire } from 'node:module';
+import { NativeError } from '@senseflow/core';
+
+/** What the addon negotiated for an open capture PCM. */
+export interface NativePcmInfo {
+  id: number;
+  rate: number;
+  channels: number;
+  periodFrames: number;
+  bufferFrames: number;
+  bytesPerFrame: number;
+  /** alsa-lib PCM type (`HW`, `IOPLUG` for pulse, `FILE`, …). */
+  pcmType: string;
+}
+
+export interface NativeCaps {
+  rateMin: number;
+  rateMax: number;
+  channelsMin: number;
+  channelsMax: number;
+  formats: string[];
+}
+
+export interface NativeHint {
+  name: string | null;
+  description: string | null;
+  ioid: 'Input' | 'Output' | null;
+}
+
+export interface NativeCard {
+  card: number;
+  id: string;
+  name: string;
+  longName: string;
+  devices: { device: number; name: string; subdevices: number }[];
+}
+
+/** Return codes of `read()` besides a frame count. */
+export const READ_XRUN = -1;
+export const READ_DISCONNECTED = -2;
+
+/** Slots of the Float64Array `read()` fills (mirrors `enum ReadOut` in native/common.h). */
+export const ReadOut = {
+  TS_SEC: 0,
+  TS_NSEC: 1,
+  AVAIL: 2,
+  DELAY: 3,
+  NOW_SEC: 4,
+  NOW_NSEC: 5,
+  ERRNO: 6,
+  XRUN_SEC: 7,
+  XRUN_NSEC: 8,
+} as const;
+
+/** The addon's surface (see native/addon.cc). */
+export interface AlsaAddon {
+  alsaVersion: string;
+  readOutSlots: number;
+  open(device: string, rate: number, channels: number, format: string, periodFrames: number, bufferFrames: number): NativePcmInfo;
+  start(id: number): void;
+  stop(id: number): void;
+  /** Reads ≤ `frames` frames into `mem` at `byteOffset`, waiting ≤ `timeoutMs`. → frames, READ_XRUN or READ_DISCONNECTED. */
+  read(id: number, mem: Uint8Array, byteOffset: number, frames: number, timeoutMs: number, out: Float64Array): number;
+  close(id: number): void;
+  openCount(): number;
+  /** `EPIPE` for 32, … */
+  errnoName(errno: number): string;
+  nameHints(): NativeHint[];
+  cards(): NativeCard[];
+  probe(device: string): NativeCaps;
+}
+
+/** The shape of errors the addon throws. */
+export interface NativeAlsaErrorFields {
+  errno: string;
+  errnoNumber: number;
+  op: string;
+  device: string;
+  alsaMessage?: string;
+}
+
+export function isNativeAlsaError(e: unknown): e is Error & NativeAlsaErrorFields {
+  return e instanceof Error && typeof (e as unknown as NativeAlsaErrorFields).errno === 'string' && typeof (e as unknown as NativeAlsaErrorFields).op === 'string';
+}
+
+let addon: AlsaAddon | undefined;
+
+/** The ALSA addon, loaded on first call. Throws {@link NativeError} with what to do when it cannot load. */
+export function alsa(): AlsaAddon {
+  if (addon) return addon;
+  const require = createRequire(import.meta.url);
+  // src/native.ts and dist/*.js both sit one level below the package root.
+  const path = new URL('../native/build/Release/senseflow_alsa.node', import.meta.url).pathname;
+  try {
+    addon = require(path) as AlsaAddon;
+  } catch (e) {
+    const reason = (e as Error).message;
+    throw new NativeError(
+      `could not load the ALSA capture addon (${path}): ${reason}\n` +
+        'Possible solutions:\n' +
+        '- install the ALSA library and headers: apt-get install libasound2 libasound2-dev\n' +
+        '- build the addon: pnpm --filter @senseflow/source-audio build\n' +
+        '- check that the addon was built for this Node.js (node -p process.versions.modules)',
+      { path, reason },
+    );
+  }
+  return addon;
+}

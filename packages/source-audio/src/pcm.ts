@@ -1,0 +1,110 @@
+/**
+ * An open ALSA capture PCM (worker side): a typed wrapper over the addon's handle.
+ */
+import { InvalidStateError, type SampleFormat } from '@senseflow/core';
+import { READ_XRUN, ReadOut, alsa, type AlsaAddon, type NativePcmInfo } from './native.js';
+import { typedAlsaError, type CaptureChoices } from './native-errors.js';
+import type { ReadStamp } from './timestamps.js';
+
+export interface PcmParams {
+  device: string;
+  rate: number;
+  channels: number;
+  format: SampleFormat;
+  periodFrames: number;
+  bufferFrames: number;
+}
+
+/** Outcome of one {@link CapturePcm.read}; the same object is reused by every read. */
+export interface PcmReadResult {
+  kind: 'data' | 'timeout' | 'xrun' | 'disconnected';
+  frames: number;
+  stamp: ReadStamp;
+  /** errno name for xrun/disconnected (`EPIPE`, `ESTRPIPE`, `ENODEV`, …). */
+  errno: string;
+  /** For an xrun: when the driver stopped (CLOCK_MONOTONIC ns), 0n if unknown. */
+  xrunNs: bigint;
+}
+
+/** Asks the device what it can capture (for error messages); null when it cannot be opened. */
+export function probeChoices(device: string): CaptureChoices | null {
+  try {
+    const c = alsa().probe(device);
+    return { rates: { min: c.rateMin, max: c.rateMax }, channels: { min: c.channelsMin, max: c.channelsMax }, formats: c.formats };
+  } catch {
+    return null;
+  }
+}
+
+export class CapturePcm {
+  private readonly out: Float64Array;
+  private closed = false;
+  readonly result: PcmReadResult = { kind: 'timeout', frames: 0, stamp: { tsNs: 0n, availFrames: 0, delayFrames: -1, nowNs: 0n }, errno: '', xrunNs: 0n };
+
+  private constructor(
+    private readonly native: AlsaAddon,
+    readonly info: NativePcmInfo,
+    readonly params: PcmParams,
+  ) {
+    this.out = new Float64Array(native.readOutSlots);
+  }
+
+  /** Opens and negotiates; throws DeviceNotFoundError / DeviceBusyError / UnsupportedFormatError (with choices). */
+  static open(p: PcmParams): CapturePcm {
+    const native = alsa();
+    try {
+      return new CapturePcm(native, native.open(p.device, p.rate, p.channels, p.format, p.periodFrames, p.bufferFrames), p);
+    } catch (e) {
+      const errno = (e as { errno?: string }).errno;
+      throw typedAlsaError(e, p.device, errno === 'EINVAL' ? probeChoices(p.device) : null);
+    }
+  }
+
+  start(): void {
+    this.check();
+    try {
+      this.native.start(this.info.id);
+    } catch (e) {
+      throw typedAlsaError(e, this.params.device);
+    }
+  }
+
+  stop(): void {
+    if (!this.closed) this.native.stop(this.info.id);
+  }
+
+  /** Reads ≤ `frames` frames into `mem` (a Uint8Array over the ring) at `byteOffset`, waiting ≤ `timeoutMs`. */
+  read(mem: Uint8Array, byteOffset: number, frames: number, timeoutMs: number): PcmReadResult {
+    this.check();
+    const o = this.out;
+    const r = this.result;
+    const rc = this.native.read(this.info.id, mem, byteOffset, frames, timeoutMs, o);
+    r.frames = rc > 0 ? rc : 0;
+    r.errno = '';
+    if (rc > 0) {
+      r.kind = 'data';
+      r.stamp.tsNs = BigInt(o[ReadOut.TS_SEC]) * 1_000_000_000n + BigInt(o[ReadOut.TS_NSEC]);
+      r.stamp.availFrames = o[ReadOut.AVAIL];
+      r.stamp.delayFrames = o[ReadOut.DELAY];
+      r.stamp.nowNs = BigInt(o[ReadOut.NOW_SEC]) * 1_000_000_000n + BigInt(o[ReadOut.NOW_NSEC]);
+    } else if (rc === 0) {
+      r.kind = 'timeout';
+    } else {
+      r.kind = rc === READ_XRUN ? 'xrun' : 'disconnected';
+      const n = o[ReadOut.ERRNO];
+      r.errno = this.native.errnoName(n);
+      r.xrunNs = rc === READ_XRUN ? BigInt(o[ReadOut.XRUN_SEC]) * 1_000_000_000n + BigInt(o[ReadOut.XRUN_NSEC]) : 0n;
+    }
+    return r;
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.native.close(this.info.id);
+  }
+
+  private check(): void {
+    if (this.closed) throw new InvalidStateError(`ALSA PCM '${this.params.device}' is closed`);
+  }
+}
