@@ -1,7 +1,14 @@
 import { defineConfig } from 'tsup';
 
 export default defineConfig({
-  entry: { 'index': 'src/index.ts', 'test-pattern/source': 'src/test-pattern/source.ts' },
+  entry: {
+    'index': 'src/index.ts',
+    // The camera plugin module the worker imports (openCamera points at dist/v4l2-source.js).
+    'v4l2-source': 'src/v4l2-source.ts',
+    'test-pattern/source': 'src/test-pattern/source.ts',
+    // The ffmpeg plugin module (openFfmpeg points at dist/ffmpeg/source.js).
+    'ffmpeg/source': 'src/ffmpeg/source.ts',
+  },
   format: ['esm'],
   target: 'node20',
   dts: true,

@@ -1,0 +1,144 @@
+// Pixel conversion and MJPEG decode: senseflow's native one-pass kernels versus OpenCV (cv2.cvtColor /
+// cv2.imdecode, one thread, timed inside python) and libjpeg-turbo's own tjDecompress2 (a small C harness
+// compiled here), on the same inputs, in one run. Real content (ffmpeg testsrc2) and noise (worst case for
+// branchy code and for JPEG entropy decoding). Prints ms per frame and ratios (senseflow ÷ baseline:
+// below 1 = senseflow faster).
+//   node bench/video-convert.bench.mjs [--quick] [--json out.json]
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { convertFrame } from '@senseflow/source-video';
+
+const quick = process.argv.includes('--quick');
+const jsonOut = process.argv.includes('--json') ? process.argv[process.argv.indexOf('--json') + 1] : null;
+const ITER = quick ? 20 : 100;
+const SIZES = { '720p': [1280, 720], '1080p': [1920, 1080] };
+const PY = '/usr/bin/python3'; // the system python has python3-opencv
+const work = mkdtempSync(join(tmpdir(), 'sf-bench-video-'));
+const fmt = (x) => (x == null ? '   –  ' : x.toFixed(3).padStart(7));
+
+function sh(cmd, args, opts = {}) {
+  const r = spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 1 << 26, ...opts });
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed: ${r.stderr || r.error}`);
+  return r.stdout;
+}
+const have = (cmd, args) => spawnSync(cmd, args, { stdio: 'ignore' }).status === 0;
+
+function noise(n, seed = 1) {
+  const out = new Uint8Array(n);
+  let x = seed;
+  for (let i = 0; i < n; i++) {
+    x ^= x << 13;
+    x >>>= 0;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    x >>>= 0;
+    out[i] = x & 255;
+  }
+  return out;
+}
+
+/** Best ms per call over ITER calls (after a warm-up): the minimum is the least disturbed by other load. */
+function timeMs(fn) {
+  for (let i = 0; i < 5; i++) fn();
+  let best = Infinity;
+  for (let i = 0; i < ITER; i++) {
+    const a = performance.now();
+    fn();
+    best = Math.min(best, performance.now() - a);
+  }
+  return best;
+}
+
+// ---- inputs -------------------------------------------------------------------------------------
+const inputs = {};
+for (const [size, [w, h]] of Object.entries(SIZES)) {
+  const real = join(work, `real-${size}`);
+  sh('ffmpeg', ['-v', 'error', '-y', '-f', 'lavfi', '-i', `testsrc2=size=${w}x${h}`, '-frames:v', '1', '-f', 'rawvideo', '-pix_fmt', 'yuyv422', `${real}.yuyv`]);
+  sh('ffmpeg', ['-v', 'error', '-y', '-f', 'lavfi', '-i', `testsrc2=size=${w}x${h}`, '-frames:v', '1', '-q:v', '3', `${real}.jpg`]);
+  const nz = join(work, `noise-${size}`);
+  writeFileSync(`${nz}.yuyv`, noise(w * h * 2, 7));
+  writeFileSync(`${nz}.rgb`, noise(w * h * 3, 9));
+  sh('ffmpeg', ['-v', 'error', '-y', '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-s', `${w}x${h}`, '-i', `${nz}.rgb`, '-frames:v', '1', '-q:v', '3', `${nz}.jpg`]);
+  inputs[size] = { w, h, real, noise: nz };
+}
+
+// ---- senseflow ----------------------------------------------------------------------------------
+const rows = [];
+const OPS = [
+  ['yuyv→rgb24', 'yuyv', 'rgb24', 'COLOR_YUV2RGB_YUYV'],
+  ['yuyv→bgr24', 'yuyv', 'bgr24', 'COLOR_YUV2BGR_YUYV'],
+  ['yuyv→gray8', 'yuyv', 'gray8', 'COLOR_YUV2GRAY_YUYV'],
+  ['mjpeg→rgb24', 'mjpeg', 'rgb24', null],
+];
+for (const [size, { w, h, real, noise: nz }] of Object.entries(inputs)) {
+  for (const [content, base] of [['real', real], ['noise', nz]]) {
+    for (const [op, from, to, cv] of OPS) {
+      const file = `${base}.${from === 'mjpeg' ? 'jpg' : 'yuyv'}`;
+      const data = new Uint8Array(readFileSync(file));
+      const dst = new Uint8Array(new SharedArrayBuffer(w * h * 4)); // a ring slot stand-in
+      const ms = timeMs(() => convertFrame({ data, pixelFormat: from, width: w, height: h }, to, dst));
+      rows.push({ size, content, op, file, w, h, cv, senseflow: ms, opencv: null, turbojpeg: null });
+    }
+  }
+}
+
+// ---- OpenCV (one thread, timed inside python) ----------------------------------------------------
+if (have(PY, ['-c', 'import cv2, numpy'])) {
+  const script = `
+import cv2, json, sys, time, numpy as np
+cv2.setNumThreads(1)
+jobs = json.load(sys.stdin); out = []
+for j in jobs:
+    if j['cv']:
+        src = np.fromfile(j['file'], np.uint8).reshape(j['h'], j['w'], 2); code = getattr(cv2, j['cv'])
+        f = lambda: cv2.cvtColor(src, code)
+    else:
+        buf = np.fromfile(j['file'], np.uint8)
+        f = lambda: cv2.cvtColor(cv2.imdecode(buf, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB) if j['rgb'] else cv2.imdecode(buf, cv2.IMREAD_COLOR)
+    for _ in range(5): f()
+    t = []
+    for _ in range(j['iter']):
+        a = time.perf_counter(); f(); t.append((time.perf_counter() - a) * 1000)
+    out.append(min(t))
+print(json.dumps(out))`;
+  const jobs = rows.map((r) => ({ file: r.file, w: r.w, h: r.h, cv: r.cv, iter: ITER, rgb: false }));
+  const res = JSON.parse(sh(PY, ['-c', script], { input: JSON.stringify(jobs) }));
+  rows.forEach((r, i) => (r.opencv = res[i]));
+} else console.error('OpenCV baseline skipped: /usr/bin/python3 cannot import cv2 (apt-get install python3-opencv)');
+
+// ---- libjpeg-turbo tjDecompress2 straight (C, -O2) ------------------------------------------------
+const harness = join(work, 'tjbench');
+const C = `#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+#include <turbojpeg.h>
+static double now(void) { struct timespec t; clock_gettime(CLOCK_MONOTONIC, &t); return t.tv_sec * 1e3 + t.tv_nsec / 1e6; }
+static int cmp(const void* a, const void* b) { double d = *(double*)a - *(double*)b; return d < 0 ? -1 : d > 0; }
+int main(int argc, char** argv) {
+  FILE* f = fopen(argv[1], "rb"); int iter = atoi(argv[2]); fseek(f, 0, SEEK_END); long n = ftell(f); rewind(f);
+  unsigned char* jpg = malloc(n); if (fread(jpg, 1, n, f) != (size_t)n) return 1; fclose(f);
+  tjhandle tj = tjInitDecompress(); int w, h, ss, cs; tjDecompressHeader3(tj, jpg, n, &w, &h, &ss, &cs);
+  unsigned char* out = malloc((size_t)w * h * 3); double* t = malloc(sizeof(double) * iter);
+  for (int i = 0; i < 5; i++) tjDecompress2(tj, jpg, n, out, w, 0, h, TJPF_RGB, 0);
+  for (int i = 0; i < iter; i++) { double a = now(); tjDecompress2(tj, jpg, n, out, w, 0, h, TJPF_RGB, 0); t[i] = now() - a; }
+  qsort(t, iter, sizeof(double), cmp); printf("%f\\n", t[0]); return 0;
+}`;
+writeFileSync(`${harness}.c`, C);
+if (have('cc', ['-O2', '-o', harness, `${harness}.c`, '-lturbojpeg'])) {
+  for (const r of rows.filter((x) => x.op.startsWith('mjpeg'))) r.turbojpeg = Number(sh(harness, [r.file, String(ITER)]));
+} else console.error('tjDecompress2 baseline skipped: cannot compile against libturbojpeg (apt-get install libturbojpeg0-dev)');
+
+// ---- report -------------------------------------------------------------------------------------
+console.log(`video conversion, ms per frame (best of ${ITER}, all three timed the same way); ratio = senseflow ÷ baseline (< 1: senseflow faster)`);
+console.log('size   content op            senseflow  opencv  ratio  tjDecomp  ratio');
+for (const r of rows) {
+  const ratio = (b) => (b ? (r.senseflow / b).toFixed(2).padStart(6) : '    – ');
+  console.log(
+    `${r.size.padEnd(6)} ${r.content.padEnd(7)} ${r.op.padEnd(13)} ${fmt(r.senseflow)}  ${fmt(r.opencv)} ${ratio(r.opencv)}  ${fmt(r.turbojpeg)} ${ratio(r.turbojpeg)}`,
+  );
+}
+if (jsonOut) writeFileSync(jsonOut, JSON.stringify({ iter: ITER, rows: rows.map(({ file, ...r }) => r) }, null, 2));
+rmSync(work, { recursive: true, force: true });
