@@ -1,7 +1,8 @@
 import { defineConfig } from 'tsup';
 
 export default defineConfig({
-  entry: { 'index': 'src/index.ts' },
+  // sysstats-source is the worker-side module openSysStats() points at (dist/sysstats-source.js).
+  entry: { index: 'src/index.ts', 'sysstats-source': 'src/sysstats-source.ts' },
   format: ['esm'],
   target: 'node20',
   dts: true,

@@ -50,7 +50,16 @@ export async function sleepUntil(deadlineNs: bigint, signal?: AbortSignal): Prom
     const remainingMs = Number(deadlineNs - monotonicNs()) / 1e6;
     if (remainingMs <= 0) return;
     if (remainingMs > 2.5) {
-      await new Promise((r) => setTimeout(r, Math.floor(remainingMs - 2)));
+      // Long waits end early on abort, so stopping a slow (0.1 Hz) source is prompt.
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          clearTimeout(timer);
+          signal?.removeEventListener('abort', done);
+          resolve();
+        };
+        const timer = setTimeout(done, Math.floor(remainingMs - 2));
+        signal?.addEventListener('abort', done, { once: true });
+      });
     } else {
       Atomics.wait(sleepCell, 0, 0, remainingMs);
       return;

@@ -1,0 +1,55 @@
+import { findName } from './net-dev.js';
+import { ByteScanner } from './scan.js';
+
+const sc = new ByteScanner();
+const SPACE = 32;
+const NL = 10;
+
+/** /proc/diskstats counts sectors of 512 bytes whatever the device's real sector size. */
+export const DISKSTATS_SECTOR_BYTES = 512;
+
+/**
+ * Parses /proc/diskstats: for each device `names[k]` (ASCII bytes), cumulative bytes read go to
+ * `out[base + 2k]` and bytes written to `out[base + 2k + 1]`. Devices absent from the text stay NaN.
+ *
+ * @example
+ * ```ts
+ * const names = [Buffer.from('nvme0n1')];
+ * const out = new Float64Array(2);
+ * parseDiskstats(buf, len, names, out); // [bytes read, bytes written]
+ * ```
+ */
+export function parseDiskstats(buf: Uint8Array, len: number, names: readonly Uint8Array[], out: Float64Array, base = 0): void {
+  out.fill(NaN, base, base + 2 * names.length);
+  sc.reset(buf, len);
+  while (!sc.done) {
+    sc.skipToken(); // major
+    sc.skipToken(); // minor
+    sc.skipBlanks();
+    const start = sc.pos;
+    let p = start;
+    while (p < len && buf[p] !== SPACE && buf[p] !== NL) p++;
+    const k = findName(buf, start, p - start, names);
+    sc.pos = p;
+    if (k >= 0) {
+      sc.skipToken(); // reads completed
+      sc.skipToken(); // reads merged
+      sc.num(); // sectors read
+      out[base + 2 * k] = sc.value * DISKSTATS_SECTOR_BYTES;
+      sc.skipToken(); // ms reading
+      sc.skipToken(); // writes completed
+      sc.skipToken(); // writes merged
+      sc.num(); // sectors written
+      out[base + 2 * k + 1] = sc.value * DISKSTATS_SECTOR_BYTES;
+    }
+    sc.nextLine();
+  }
+}
+
+/** Discovery helper (not for the sampling path): device names in /proc/diskstats text, in file order. */
+export function listDiskstatsNames(text: string): string[] {
+  return text
+    .split('\n')
+    .map((l) => l.trim().split(/\s+/)[2])
+    .filter((n): n is string => !!n);
+}
