@@ -1,0 +1,149 @@
+/**
+ * `senseflow record`: records any mix of a camera (or test pattern, or URL), a microphone (or tone, or
+ * "what the computer plays") and system stats into one session directory.
+ */
+import { existsSync, readdirSync, rmdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { IOError } from '@senseflow/core';
+import { ensureDir } from '@senseflow/sinks';
+import { parseFlags, positiveInt, positiveNumber, size } from '../args.js';
+import { UsageError } from '../exit-codes.js';
+import { openAudio, openStats, openVideo } from '../inputs.js';
+import type { Out } from '../progress.js';
+import { printSummary, runSession, type SessionStream } from '../session.js';
+
+export const RECORD_HELP = `senseflow record [flags]
+
+Records into one session directory: video.mkv, audio.wav, stats.ndjson + stats.csv, a timestamp
+sidecar and a drop ledger per stream, and session.json describing them. Ctrl-C stops and finalizes.
+
+Video:
+  --video DEV|test|URL   a camera (/dev/video0 or an id from 'senseflow devices'), the test pattern,
+                         or anything ffmpeg reads (file, http://, rtsp://)
+  --size WxH             frame size, e.g. 1280x720
+  --fps N                frames per second
+  --pixel-format F       e.g. mjpeg (stored as is), yuyv, rgb24 (encoded to H.264 by ffmpeg)
+  --codec NAME           ffmpeg encoder for raw video (default libx264; e.g. libx265, ffv1, mjpeg)
+Audio:
+  --audio PCM|default|test   an ALSA capture device (hw:1,0, default, pulse…) or the test tone
+  --loopback             record what the computer plays (sound server monitor)
+  --rate N               sample rate in Hz (default 48000)
+  --channels N           channels (default 2)
+Stats:
+  --stats                CPU, memory, load, network, disk, temperatures
+  --stats-hz N           records per second (default 10)
+Session:
+  --duration S           stop after S seconds (default: until Ctrl-C)
+  --merge                also write merged.mp4 (video + audio aligned by capture time)
+  --out DIR              session directory (default: ./senseflow-YYYYMMDD-HHMMSS)
+  --json                 print session.json instead of the summary
+`;
+
+export const stamp = (d = new Date()) =>
+  `${d.getFullYear()}${String(d.getMonth() + 1).padStart(2, '0')}${String(d.getDate()).padStart(2, '0')}-${String(d.getHours()).padStart(2, '0')}${String(d.getMinutes()).padStart(2, '0')}${String(d.getSeconds()).padStart(2, '0')}`;
+
+/**
+ * Creates the session directory (refusing one that already holds a session). Returns a cleanup that
+ * removes it again if it is still empty (when opening the devices failed).
+ */
+export function prepareDir(dir: string): () => void {
+  if (existsSync(join(dir, 'session.json'))) throw new UsageError(`${dir} already holds a recording (session.json); choose another --out`);
+  const existed = existsSync(dir);
+  try {
+    ensureDir(dir);
+  } catch (e) {
+    throw new IOError(`cannot create output directory ${dir}: ${(e as Error).message.replace(/^cannot create directory [^:]*: /, '')}`, { path: dir });
+  }
+  return () => {
+    try {
+      if (!existed && readdirSync(dir).length === 0) rmdirSync(dir);
+    } catch {
+      // leave it
+    }
+  };
+}
+
+interface RecordFlags {
+  video?: string;
+  size?: string;
+  fps?: string;
+  'pixel-format'?: string;
+  codec?: string;
+  audio?: string;
+  loopback?: boolean;
+  rate?: string;
+  channels?: string;
+  stats?: boolean;
+  'stats-hz'?: string;
+  duration?: string;
+  merge?: boolean;
+  out?: string;
+  json?: boolean;
+  help?: boolean;
+}
+
+export async function recordCommand(o: Out, argv: string[]): Promise<number> {
+  const v = parseFlags('record', argv, {
+    video: { type: 'string' },
+    size: { type: 'string' },
+    fps: { type: 'string' },
+    'pixel-format': { type: 'string' },
+    codec: { type: 'string' },
+    audio: { type: 'string' },
+    loopback: { type: 'boolean' },
+    rate: { type: 'string' },
+    channels: { type: 'string' },
+    stats: { type: 'boolean' },
+    'stats-hz': { type: 'string' },
+    duration: { type: 'string' },
+    merge: { type: 'boolean' },
+    out: { type: 'string' },
+    json: { type: 'boolean' },
+    help: { type: 'boolean', short: 'h' },
+  }).values as RecordFlags;
+  if (v.help) {
+    o.out(RECORD_HELP);
+    return 0;
+  }
+  const sz = size(v.size);
+  const fps = positiveNumber('--fps', v.fps, 1000);
+  const rate = positiveInt('--rate', v.rate, 768000);
+  const channels = positiveInt('--channels', v.channels, 64);
+  const statsHz = positiveNumber('--stats-hz', v['stats-hz'], 1000);
+  const duration = positiveNumber('--duration', v.duration);
+  if (v.video === '' || v.audio === '') throw new UsageError(`--${v.video === '' ? 'video' : 'audio'} needs a value`);
+  if (!v.video && (sz || fps || v['pixel-format'] || v.codec)) throw new UsageError('--size, --fps, --pixel-format and --codec apply to video: add --video DEV|test|URL');
+  if (v.codec !== undefined && !/^[\w-]+$/.test(v.codec)) throw new UsageError(`--codec expects an ffmpeg encoder name like libx264, got '${v.codec}'`);
+  if (!v.audio && !v.loopback && (rate || channels)) throw new UsageError('--rate and --channels apply to audio: add --audio PCM|default|test or --loopback');
+  if (v.audio && v.loopback) throw new UsageError('--audio and --loopback both choose the audio input: use one');
+  if (!v.stats && statsHz) throw new UsageError('--stats-hz applies to --stats: add --stats');
+  if (!v.video && !v.audio && !v.loopback && !v.stats) throw new UsageError('nothing to record: add --video, --audio, --loopback and/or --stats', "e.g. 'senseflow record --video test --audio test --duration 5'");
+  if (v.merge && (!v.video || !(v.audio || v.loopback))) throw new UsageError('--merge needs both video (--video) and audio (--audio or --loopback)');
+  const dir = v.out ?? `senseflow-${stamp()}`;
+  const unprepare = prepareDir(dir);
+  const streams: SessionStream[] = [];
+  try {
+    if (v.video) {
+      const x = await openVideo({ input: v.video, width: sz?.width, height: sz?.height, fps, pixelFormat: v['pixel-format'] });
+      streams.push({ name: 'video', ...x });
+    }
+    if (v.audio || v.loopback) {
+      const x = await openAudio({ input: v.audio ?? 'default', loopback: v.loopback, rate, channels });
+      streams.push({ name: 'audio', ...x });
+    }
+    if (v.stats) {
+      const x = await openStats(statsHz ?? 10);
+      streams.push({ name: 'stats', ...x });
+    }
+  } catch (e) {
+    await Promise.allSettled(streams.map((s) => s.source.close()));
+    unprepare();
+    throw e;
+  }
+  for (const s of streams) o.err(`${s.name}: ${s.device}\n`);
+  o.err(`recording into ${dir}/ — ${duration ? `${duration} s` : 'until Ctrl-C'}\n`);
+  const r = await runSession(o, dir, streams, duration, !!v.merge, v.codec ? { codec: v.codec } : undefined);
+  if (v.json) o.out(JSON.stringify(r.manifest, null, 2) + '\n');
+  else printSummary(o, r);
+  return r.ioErrors.length ? 5 : 0;
+}

@@ -1,0 +1,133 @@
+/**
+ * `senseflow serve`: serves any mix of a camera (or test pattern, or URL), a microphone (or tone) and
+ * system stats over the network, with the live dashboard at http://HOST:PORT/. One port carries the
+ * dashboard, WebSocket (/ws) and raw TCP clients (docs/network.md, docs/protocol.md).
+ */
+import type { Source } from '@senseflow/core';
+import { serve } from '@senseflow/sinks';
+import { parseFlags, positiveInt, positiveNumber, size } from '../args.js';
+import { UsageError } from '../exit-codes.js';
+import { openAudio, openStats, openVideo } from '../inputs.js';
+import type { Out } from '../progress.js';
+
+export const SERVE_HELP = `senseflow serve [flags]
+
+Serves live streams and a dashboard (video, audio waveform/level/spectrogram, CPU/memory plots, per-stream
+rate, latency and drops) at http://HOST:PORT/. Clients: ws://HOST:PORT/ws or tcp://HOST:PORT
+(see docs/protocol.md); in Node, connect(url) from @senseflow/sinks. Ctrl-C stops.
+
+Video:
+  --video DEV|test|URL   a camera (/dev/video0 or an id from 'senseflow devices'), the test pattern,
+                         or anything ffmpeg reads
+  --size WxH             frame size, e.g. 1280x720
+  --fps N                frames per second
+  --pixel-format F       e.g. mjpeg (sent as is), yuyv, rgb24 (JPEG-encoded for viewers that ask)
+Audio:
+  --audio PCM|default|test   an ALSA capture device or the test tone
+  --loopback             what the computer plays (sound server monitor)
+  --rate N               sample rate in Hz (default 48000)
+  --channels N           channels (default 2)
+Stats:
+  --stats                CPU, memory, load, network, disk, temperatures
+  --stats-hz N           records per second (default 4)
+Server:
+  --port N               TCP port (default 8080)
+  --host ADDR            address to bind (default 127.0.0.1; any other needs --token)
+  --token T              secret every client must present (or env SENSEFLOW_TOKEN);
+                         open the dashboard as http://HOST:PORT/?token=T
+  --max-clients N        most clients at once (default 16)
+  --jpeg-quality N       1-100 (default 80)
+  --duration S           stop after S seconds (default: until Ctrl-C)
+`;
+
+interface ServeFlags {
+  video?: string;
+  size?: string;
+  fps?: string;
+  'pixel-format'?: string;
+  audio?: string;
+  loopback?: boolean;
+  rate?: string;
+  channels?: string;
+  stats?: boolean;
+  'stats-hz'?: string;
+  port?: string;
+  host?: string;
+  token?: string;
+  'max-clients'?: string;
+  'jpeg-quality'?: string;
+  duration?: string;
+  help?: boolean;
+}
+
+export async function serveCommand(o: Out, argv: string[]): Promise<number> {
+  const v = parseFlags('serve', argv, {
+    video: { type: 'string' },
+    size: { type: 'string' },
+    fps: { type: 'string' },
+    'pixel-format': { type: 'string' },
+    audio: { type: 'string' },
+    loopback: { type: 'boolean' },
+    rate: { type: 'string' },
+    channels: { type: 'string' },
+    stats: { type: 'boolean' },
+    'stats-hz': { type: 'string' },
+    port: { type: 'string' },
+    host: { type: 'string' },
+    token: { type: 'string' },
+    'max-clients': { type: 'string' },
+    'jpeg-quality': { type: 'string' },
+    duration: { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
+  }).values as ServeFlags;
+  if (v.help) {
+    o.out(SERVE_HELP);
+    return 0;
+  }
+  const sz = size(v.size);
+  const fps = positiveNumber('--fps', v.fps, 1000);
+  const rate = positiveInt('--rate', v.rate, 768000);
+  const channels = positiveInt('--channels', v.channels, 64);
+  const statsHz = positiveNumber('--stats-hz', v['stats-hz'], 1000);
+  const port = v.port === '0' ? 0 : positiveInt('--port', v.port, 65535);
+  const maxClients = positiveInt('--max-clients', v['max-clients'], 1024);
+  const quality = positiveInt('--jpeg-quality', v['jpeg-quality'], 100);
+  const duration = positiveNumber('--duration', v.duration);
+  const token = v.token ?? process.env.SENSEFLOW_TOKEN;
+  if (v.video === '' || v.audio === '') throw new UsageError(`--${v.video === '' ? 'video' : 'audio'} needs a value`);
+  if (!v.video && (sz || fps || v['pixel-format'])) throw new UsageError('--size, --fps and --pixel-format apply to video: add --video DEV|test|URL');
+  if (!v.audio && !v.loopback && (rate || channels)) throw new UsageError('--rate and --channels apply to audio: add --audio PCM|default|test or --loopback');
+  if (v.audio && v.loopback) throw new UsageError('--audio and --loopback both choose the audio input: use one');
+  if (!v.stats && statsHz) throw new UsageError('--stats-hz applies to --stats: add --stats');
+  if (!v.video && !v.audio && !v.loopback && !v.stats) throw new UsageError('nothing to serve: add --video, --audio, --loopback and/or --stats', "e.g. 'senseflow serve --video test --audio test --stats'");
+  const host = v.host ?? '127.0.0.1';
+  if (!/^(127\.|::1$|localhost$)/.test(host) && !token) throw new UsageError(`serving on ${host} (not loopback) needs a token`, 'add --token SECRET or set SENSEFLOW_TOKEN');
+
+  const sources: Record<string, Source> = {};
+  try {
+    if (v.video) sources.video = (await openVideo({ input: v.video, width: sz?.width, height: sz?.height, fps, pixelFormat: v['pixel-format'] })).source;
+    if (v.audio || v.loopback) sources.audio = (await openAudio({ input: v.audio ?? 'default', loopback: v.loopback, rate, channels })).source;
+    if (v.stats) sources.stats = (await openStats(statsHz ?? 4)).source;
+    await Promise.all(Object.values(sources).map((s) => s.start()));
+  } catch (e) {
+    await Promise.allSettled(Object.values(sources).map((s) => s.close()));
+    throw e;
+  }
+  const server = await serve({ sources, port: port ?? 8080, host, token, maxClients, jpegQuality: quality }).catch(async (e: unknown) => {
+    await Promise.allSettled(Object.values(sources).map((s) => s.close()));
+    throw e;
+  });
+  for (const [name, s] of Object.entries(sources)) o.err(`${name}: ${s.spec.description ?? s.name}\n`);
+  const { port: p } = server.address;
+  o.out(`dashboard: ${server.url}${token ? '?token=…' : ''}\nwebsocket: ws://${host}:${p}/ws\ntcp:       tcp://${host}:${p}\n`);
+  await new Promise<void>((resolve) => {
+    const stop = () => resolve();
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+    if (duration) setTimeout(stop, duration * 1000).unref();
+  });
+  o.err('stopping…\n');
+  await server.close();
+  await Promise.allSettled(Object.values(sources).map((s) => s.close()));
+  return 0;
+}

@@ -1,0 +1,130 @@
+/**
+ * Turns command-line choices into open sources: `--video DEV|test|URL`, `--audio PCM|default|test`,
+ * `--loopback`, `--stats`. Sources are opened stopped (autoStart false) so recording starts them all at once.
+ */
+import { existsSync, statSync } from 'node:fs';
+import { DeviceBusyError, DeviceNotFoundError, UnsupportedFormatError, type AudioSource, type HostOptions, type RecordsSource, type VideoSource } from '@senseflow/core';
+import { alsaCaptureNode, describeHolders, deviceHolders } from './holders.js';
+import { loadAudio, loadStats, loadVideo, type CameraLike } from './modules.js';
+
+/** How long a source may take to open (default 30 s; slow machines and emulators may need more). */
+const openTimeoutMs = Number(process.env.SENSEFLOW_REQUEST_TIMEOUT_MS) > 0 ? Number(process.env.SENSEFLOW_REQUEST_TIMEOUT_MS) : 30_000;
+const HOST: HostOptions = { autoStart: false, logLevel: 'silent', requestTimeoutMs: openTimeoutMs };
+
+export interface VideoRequest {
+  input: string;
+  width?: number;
+  height?: number;
+  fps?: number;
+  pixelFormat?: string;
+}
+export interface AudioRequest {
+  input: string;
+  loopback?: boolean;
+  rate?: number;
+  channels?: number;
+}
+export interface Opened<S> {
+  source: S;
+  /** What it is, for humans and the manifest. */
+  device: string;
+}
+
+/**
+ * Ring slots for recording: ~2 s of frames, so an encoder that is briefly busy (ffmpeg starting x264)
+ * loses nothing; capped at ~64 MB of ring.
+ */
+export function recordingSlots(fps: number, frameBytes: number): number {
+  return Math.max(8, Math.min(Math.ceil(fps * 2), Math.floor((64 << 20) / Math.max(1, frameBytes)), 240));
+}
+
+const isUrl = (s: string) => /^[a-z][a-z0-9+.-]*:\/\//i.test(s);
+
+/** Adds "held by …" to a busy error when /proc tells us who. */
+function withHolders(e: unknown, node: string | null): unknown {
+  if ((e as { code?: string })?.code !== 'EBUSY' || !node) return e;
+  const h = deviceHolders(node);
+  if (h.length === 0) return e;
+  return new DeviceBusyError(`${(e as Error).message.replace(/\.$/, '')} (held by ${describeHolders(h)})`, { holders: h, device: node });
+}
+
+/** The format to ask a camera for when the user did not say: MJPEG (stored as is), else YUYV (cheap to encode). */
+export function preferredCameraFormat(cam: CameraLike | undefined): string | undefined {
+  const fmts = new Set(cam?.formats.map((f) => f.pixelFormat) ?? []);
+  if (fmts.has('mjpeg')) return 'mjpeg';
+  if (fmts.has('yuyv')) return 'yuyv';
+  return undefined;
+}
+
+export async function openVideo(req: VideoRequest): Promise<Opened<VideoSource>> {
+  const v = await loadVideo();
+  if (!v.mod) throw new UnsupportedFormatError(v.error);
+  const size = { width: req.width, height: req.height, fps: req.fps };
+  if (req.input === 'test') {
+    const fps = req.fps ?? 30;
+    const width = req.width ?? 640;
+    const height = req.height ?? 480;
+    const source = await v.mod.openTestPattern({ width, height, fps, pixelFormat: req.pixelFormat ?? 'yuyv', slots: recordingSlots(fps, width * height * 4) }, HOST);
+    return { source, device: source.spec.description ?? 'test pattern' };
+  }
+  if (isUrl(req.input) || (existsSync(req.input) && statSync(req.input).isFile())) {
+    if (!v.mod.openFfmpeg) throw new UnsupportedFormatError(`reading '${req.input}' needs the ffmpeg backend of @senseflow/source-video, which this build does not have`);
+    const source = await v.mod.openFfmpeg({ input: req.input, ...size, pixelFormat: req.pixelFormat ?? 'rgb24', slots: 16 }, HOST);
+    return { source, device: source.spec.description ?? req.input };
+  }
+  if (!v.mod.openCamera) throw new UnsupportedFormatError('camera capture needs the V4L2 addon of @senseflow/source-video, which this build does not have (try: pnpm build)');
+  const isPath = req.input.startsWith('/');
+  if (isPath && !existsSync(req.input)) {
+    const nodes = v.mod.videoNodes?.() ?? [];
+    throw new DeviceNotFoundError(`no such camera: ${req.input} (${nodes.length ? `present: ${nodes.join(', ')}` : 'no /dev/video* found'})`, { device: req.input });
+  }
+  let cam: CameraLike | undefined;
+  try {
+    cam = v.mod.listCameras?.().find((c) => c.path === req.input || c.id === req.input);
+  } catch {
+    // listing is only a hint for the default format
+  }
+  try {
+    const source = await v.mod.openCamera(
+      { device: req.input, ...size, pixelFormat: req.pixelFormat ?? preferredCameraFormat(cam), slots: recordingSlots(req.fps ?? 30, (req.width ?? 640) * (req.height ?? 480) * 3) },
+      HOST,
+    );
+    return { source, device: source.spec.description ?? req.input };
+  } catch (e) {
+    throw withHolders(e, isPath ? req.input : cam?.path ?? null);
+  }
+}
+
+export async function openAudio(req: AudioRequest): Promise<Opened<AudioSource>> {
+  const a = await loadAudio();
+  if (!a.mod) throw new UnsupportedFormatError(a.error);
+  const fmt = { rate: req.rate ?? 48000, channels: req.channels ?? 2 };
+  if (req.input === 'test' && !req.loopback) {
+    const source = await a.mod.openTone({ ...fmt, frequency: 440 }, HOST);
+    return { source, device: source.spec.description ?? 'tone' };
+  }
+  if (!a.mod.openMicrophone) throw new UnsupportedFormatError('audio capture needs the ALSA addon of @senseflow/source-audio, which this build does not have (try: pnpm build)');
+  try {
+    const source = await a.mod.openMicrophone(req.loopback ? { ...fmt, loopback: true } : { ...fmt, device: req.input }, HOST);
+    return { source, device: source.spec.description ?? (req.loopback ? 'loopback' : req.input) };
+  } catch (e) {
+    throw withHolders(e, req.loopback ? null : alsaCaptureNode(req.input));
+  }
+}
+
+export async function openStats(hz: number): Promise<Opened<RecordsSource>> {
+  const s = await loadStats();
+  if (!s.mod?.openSysStats) throw new UnsupportedFormatError(s.error ?? '@senseflow/source-sysstats has no openSysStats in this build');
+  const source = await s.mod.openSysStats({ hz }, HOST);
+  return { source, device: source.spec.description ?? `system stats @ ${hz} Hz` };
+}
+
+/** Resolves when the source has produced its first item, or rejects after `ms`. */
+export async function firstItem(source: { latest(): unknown }, ms: number): Promise<void> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (source.latest()) return;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error(`no data within ${(ms / 1000).toFixed(1)} s`);
+}

@@ -1,0 +1,11 @@
+export { spectrum, SpectrumStream, type SpectrumStats, type SpectrumInput } from './spectrum.js';
+export type { SpectrumOptions, ResolvedSpectrumOptions } from './options.js';
+export type { SpectrumFrame } from './frame.js';
+export { frameFromView } from './frame.js';
+export { toSpectrum, type AudioChunkLike, type SpectrumOperatorOptions } from './operator.js';
+export { peaks, bandEnergies, octaveBands, type Peak, type PeakOptions, type BandEnergies, type SpectrumLike } from './analysis.js';
+export { frequencyAxis, amplitudeGains, fullScale } from './frame-math.js';
+export { SpectrumComputer, createControlBlock, spectrumSlotBytes } from './computer.js';
+export { resolveSpectrumOptions } from './options.js';
+export { closeSpectrumPool } from './pool.js';
+export { PAYLOAD_HEADER_BYTES, ScaleCode } from './layout.js';

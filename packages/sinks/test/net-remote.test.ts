@@ -1,0 +1,117 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { filter, firstValueFrom, map, take, toArray } from 'rxjs';
+import { InvalidStateError, type AudioChunk, type VideoFrame } from '@senseflow/core';
+import { connect, type RemoteSource } from '@senseflow/sinks';
+import jpeg from 'jpeg-js';
+import { decodePattern, patternGeometry } from './net-helpers.js';
+
+// The server runs in another process (examples/remote-stream.mjs): a graph spanning two processes over loopback.
+const EXAMPLE = fileURLToPath(new URL('../../../examples/remote-stream.mjs', import.meta.url));
+
+describe('remote source across processes', () => {
+  let child: ChildProcess;
+  let port = 0;
+  const g = patternGeometry(256, 192, 'bgr24');
+
+  beforeAll(async () => {
+    const args = ['serve', '--port', '0', '--token', 'tok', '--width', '256', '--height', '192', '--format', 'bgr24'];
+    child = spawn(process.execPath, [EXAMPLE, ...args], { stdio: ['pipe', 'pipe', 'inherit'] });
+    const line = await new Promise<string>((resolve, reject) => {
+      createInterface({ input: child.stdout! }).once('line', resolve);
+      child.once('exit', (code) => reject(new Error(`server process exited with ${code}`)));
+    });
+    port = JSON.parse(line).port;
+  }, 90_000); // starting a serving process: slow on a loaded machine
+  afterAll(() => {
+    child?.stdin?.end();
+  });
+
+  it('video over TCP: same API as a local source, seq and captureNs preserved (decoded from the pixels)', async () => {
+    const cam = (await connect(`tcp://127.0.0.1:${port}`, { stream: 'cam', token: 'tok' })) as RemoteSource<VideoFrame>;
+    try {
+      expect(cam.spec).toMatchObject({ kind: 'video', width: 256, height: 192, pixelFormat: 'bgr24' });
+      // Views are valid during the callback: decode there.
+      const frames = await firstValueFrom(cam.frames$.pipe(map((f) => ({ seq: f.seq, captureNs: f.captureNs, pixels: decodePattern(f.data, g) })), take(15), toArray()));
+      for (const f of frames) expect(f.pixels).toEqual({ seq: f.seq, captureNs: f.captureNs });
+      const latest = cam.latest()!;
+      expect(latest.seq).toBeGreaterThanOrEqual(frames.at(-1)!.seq);
+      expect(decodePattern(latest.data, g)).toEqual({ seq: latest.seq, captureNs: latest.captureNs });
+      const stats = await firstValueFrom(cam.stats$);
+      expect(stats.drops).toHaveProperty('network');
+      expect(stats.rate).toBeGreaterThan(0);
+      await expect(cam.setControl('brightness', 1)).rejects.toBeInstanceOf(InvalidStateError);
+    } finally {
+      await cam.close();
+    }
+    expect(() => cam.latest()).toThrow(InvalidStateError);
+  });
+
+  it('raw video over WebSocket (a zero-copy frame goes out as fragments of one message)', async () => {
+    const cam = (await connect(`ws://127.0.0.1:${port}/ws`, { stream: 'cam', token: 'tok' })) as RemoteSource<VideoFrame>;
+    try {
+      const frames = await firstValueFrom(cam.frames$.pipe(map((f) => ({ seq: f.seq, captureNs: f.captureNs, pixels: decodePattern(f.data, g) })), take(10), toArray()));
+      for (const f of frames) expect(f.pixels).toEqual({ seq: f.seq, captureNs: f.captureNs });
+    } finally {
+      await cam.close();
+    }
+  });
+
+  it('video over WebSocket as JPEG: mjpeg items that decode to the same seq and captureNs', async () => {
+    const cam = (await connect(`ws://127.0.0.1:${port}/ws`, { stream: 'cam', token: 'tok', video: 'jpeg' })) as RemoteSource<VideoFrame>;
+    try {
+      expect(cam.spec).toMatchObject({ kind: 'video', pixelFormat: 'mjpeg' });
+      const frames = await firstValueFrom(cam.frames$.pipe(map((f) => f.copy()), take(5), toArray()));
+      for (const f of frames) {
+        const img = jpeg.decode(f.data, { useTArray: true });
+        expect(decodePattern(img.data, patternGeometry(256, 192, 'rgba'))).toEqual({ seq: f.seq, captureNs: f.captureNs });
+      }
+    } finally {
+      await cam.close();
+    }
+  });
+
+  it('audio: read(n) and chunks with their capture times, continuous', async () => {
+    const mic = (await connect(`tcp://127.0.0.1:${port}`, { stream: 'mic', token: 'tok' })) as RemoteSource<AudioChunk>;
+    try {
+      expect(mic.spec).toMatchObject({ kind: 'audio', rate: 48000, channels: 2, format: 's16le' });
+      const chunks = await firstValueFrom(mic.frames$.pipe(filter((c) => c.frames > 0), map((c) => c.copy()), take(10), toArray()));
+      for (let i = 1; i < chunks.length; i++) {
+        expect(chunks[i].startFrame).toBe(chunks[i - 1].startFrame + BigInt(chunks[i - 1].frames));
+        expect(chunks[i].captureNs).toBeGreaterThan(chunks[i - 1].captureNs);
+      }
+      const block = mic.read(4800);
+      expect(block.frames).toBe(4800);
+      expect(block.captureNs).not.toBeNull();
+      let peak = 0;
+      for (const v of block.data) peak = Math.max(peak, Math.abs(v));
+      expect(peak).toBeGreaterThan(1000); // a real tone, not silence
+      expect(mic.drops().network).toBe(0);
+    } finally {
+      await mic.close();
+    }
+  });
+
+  it('reports a lost server as a disconnected event and keeps its items readable', async () => {
+    const args = ['serve', '--port', '0', '--token', 'tok', '--width', '64', '--height', '32'];
+    const other = spawn(process.execPath, [EXAMPLE, ...args], { stdio: ['pipe', 'pipe', 'inherit'] });
+    const otherPort = JSON.parse(await new Promise<string>((resolve) => createInterface({ input: other.stdout! }).once('line', resolve))).port;
+    const cam = (await connect(`tcp://127.0.0.1:${otherPort}`, { stream: 'cam', token: 'tok', reconnect: false })) as RemoteSource<VideoFrame>;
+    try {
+      await firstValueFrom(cam.frames$.pipe(take(3), toArray()));
+      const lost = firstValueFrom(cam.events$.pipe(filter((e) => e.type === 'disconnected')));
+      other.stdin!.end(); // the serving process shuts down
+      expect(await lost).toMatchObject({ type: 'disconnected' });
+      expect(cam.latest()).not.toBeNull();
+    } finally {
+      await cam.close();
+      other.kill();
+    }
+  }, 90_000); // spawns a second serving process: slow on a loaded machine
+
+  it('a wrong token is refused with a typed error', async () => {
+    await expect(connect(`tcp://127.0.0.1:${port}`, { token: 'wrong' })).rejects.toMatchObject({ code: 'EIO', message: expect.stringMatching(/token/) });
+  });
+});

@@ -1,0 +1,337 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { firstValueFrom, from, map, take, toArray, timeout } from 'rxjs';
+import {
+  FrameRingReader,
+  InvalidOptionError,
+  InvalidStateError,
+  ItemFlags,
+  SampleRingWriter,
+  createFrameRing,
+  createSampleRing,
+  type SampleFormat,
+} from '@senseflow/core';
+import {
+  FftwEngine,
+  JsFftEngine,
+  SpectrumComputer,
+  bandEnergies,
+  closeSpectrumPool,
+  createControlBlock,
+  frameFromView,
+  frequencyAxis,
+  octaveBands,
+  peaks,
+  resolveSpectrumOptions,
+  spectrum,
+  spectrumSlotBytes,
+  toSpectrum,
+  type SpectrumFrame,
+} from '@senseflow/sinks';
+
+let fftwMissing: string | false = false;
+try {
+  new FftwEngine();
+} catch (e) {
+  fftwMissing = (e as Error).message.split('\n')[0];
+  if (process.env.CI) throw e;
+}
+
+afterAll(async () => {
+  await closeSpectrumPool();
+});
+
+const RATE = 48_000;
+const T0 = 1_000_000_000_000n;
+/** Capture time of frame n in the generated streams below (chunks of 480 frames at 48 kHz: exact ns). */
+const timeOf = (n: bigint) => T0 + (n * 1_000_000_000n) / BigInt(RATE);
+
+interface Tone {
+  freq: number;
+  amp: number;
+}
+
+/** Interleaved samples of one sine per channel, frames [start, start + frames). */
+function tones(format: SampleFormat, channels: Tone[], start: number, frames: number): Int16Array | Int32Array | Float32Array {
+  const ch = channels.length;
+  const full = format === 's16le' ? 32767 : format === 's32le' ? 2 ** 31 - 1 : 1;
+  const out = format === 's16le' ? new Int16Array(frames * ch) : format === 's32le' ? new Int32Array(frames * ch) : new Float32Array(frames * ch);
+  for (let i = 0; i < frames; i++) {
+    for (let c = 0; c < ch; c++) {
+      const v = channels[c].amp * Math.sin((2 * Math.PI * channels[c].freq * (start + i)) / RATE);
+      out[i * ch + c] = format === 'f32le' ? v : Math.round(v * full);
+    }
+  }
+  return out;
+}
+
+/** Writes `total` frames in 480-frame chunks stamped with {@link timeOf}. */
+function feed(writer: SampleRingWriter, format: SampleFormat, channels: Tone[], total: number, from = 0): void {
+  for (let f = from; f < from + total; f += 480) writer.write(tones(format, channels, f, 480), timeOf(BigInt(f)));
+}
+
+function argmax(a: Float32Array): number {
+  let k = 0;
+  for (let i = 1; i < a.length; i++) if (a[i] > a[k]) k = i;
+  return k;
+}
+
+const engines = ['fftw', 'js'] as const;
+
+describe.each(engines)('spectrum() live, %s engine', (engine) => {
+  const skip = engine === 'fftw' && fftwMissing;
+  const why = skip ? ` (skipped: FFTW addon not loadable — ${fftwMissing}; run pnpm --filter @senseflow/sinks build)` : '';
+
+  it.skipIf(skip)(`emits one frame per hop: right peaks per channel, seq = startFrame / hop, capture time of the first sample${why}`, async () => {
+    const ring = createSampleRing({ channels: 2, rate: RATE, format: 's16le', capacityFrames: RATE * 2 });
+    const writer = new SampleRingWriter(ring);
+    const size = 4096;
+    const hop = 1024;
+    const stream = spectrum(ring, { size, hop, engine });
+    await stream.ready;
+    expect(stream.stats().engine).toBe(engine);
+    const total = 480 * 50; // 24 000 frames → floor((24000 − 4096) / 1024) + 1 = 20 hops
+    const expected = Math.floor((total - size) / hop) + 1;
+    const got = firstValueFrom(stream.frames$.pipe(take(expected), map((f) => f.copy()), toArray(), timeout(20_000)));
+    const L = { freq: 1000, amp: 0.5 };
+    const R = { freq: 5000, amp: 0.25 };
+    feed(writer, 's16le', [L, R], total);
+    const frames = await got;
+    const bin = RATE / size;
+    frames.forEach((f, i) => {
+      expect(f.seq).toBe(BigInt(i));
+      expect(f.startFrame).toBe(BigInt(i * hop));
+      expect(Number(f.captureNs - timeOf(f.startFrame))).toBeLessThanOrEqual(1);
+      expect(Number(f.captureNs - timeOf(f.startFrame))).toBeGreaterThanOrEqual(-1);
+      expect(f.flags & ItemFlags.DISCONTINUITY).toBe(0);
+      expect(f.bins).toBe(size / 2 + 1);
+      expect(f.channels).toEqual([0, 1]);
+      expect(Math.abs(argmax(f.channel(0)) - L.freq / bin)).toBeLessThanOrEqual(1);
+      expect(Math.abs(argmax(f.channel(1)) - R.freq / bin)).toBeLessThanOrEqual(1);
+      const [pl] = peaks(f, { count: 1, channel: 0 });
+      const [pr] = peaks(f, { count: 1, channel: 1 });
+      expect(Math.abs(pl.frequency - L.freq)).toBeLessThan(bin / 2);
+      expect(Math.abs(pr.frequency - R.freq)).toBeLessThan(bin / 2);
+      expect(pl.value).toBeCloseTo(20 * Math.log10(L.amp), 0); // dBFS, ±0.5 dB
+      expect(pr.value).toBeCloseTo(20 * Math.log10(R.amp), 0);
+    });
+    const latest = stream.latest();
+    expect(latest?.seq).toBe(BigInt(expected - 1));
+    expect(stream.stats()).toMatchObject({ computed: expected, lost: 0 });
+    await stream.close();
+  });
+
+  it.skipIf(skip)(`linear scale reads amplitude: 1.0 for a full-scale bin-centred sine, any window${why}`, async () => {
+    const ring = createSampleRing({ channels: 1, rate: RATE, format: 'f32le', capacityFrames: RATE });
+    const writer = new SampleRingWriter(ring);
+    const size = 1024;
+    const k = 40;
+    for (const window of ['rect', 'hann', 'hamming', 'blackman'] as const) {
+      const stream = spectrum(ring, { size, hop: size, window, scale: 'linear', engine });
+      await stream.ready;
+      const got = firstValueFrom(stream.frames$.pipe(take(2), map((f) => f.copy()), toArray(), timeout(20_000)));
+      const start = Number(stream.options.hop) * Math.ceil(Number(writer.framesWritten) / size);
+      feed(writer, 'f32le', [{ freq: (k * RATE) / size, amp: 1 }], 480 * 8, Number(writer.framesWritten));
+      const frames = await got;
+      for (const f of frames) {
+        expect(f.scale).toBe('linear');
+        expect(f.startFrame).toBeGreaterThanOrEqual(BigInt(start));
+        expect(argmax(f.magnitudes)).toBe(k);
+        expect(f.magnitudes[k]).toBeCloseTo(1, 3);
+      }
+      await stream.close();
+    }
+  });
+});
+
+describe('spectrum() options, lifecycle and readers', () => {
+  it('validates options, naming the parameter', () => {
+    const ring = createSampleRing({ channels: 2, rate: RATE, format: 's16le', capacityFrames: 8192 });
+    expect(() => spectrum(ring, { size: 1000 })).toThrow(InvalidOptionError);
+    expect(() => spectrum(ring, { size: 1000 })).toThrow(/`size`/);
+    expect(() => spectrum(ring, { size: 16384 })).toThrow(/capacity/);
+    expect(() => spectrum(ring, { channels: [2] })).toThrow(/`channels`/);
+    expect(() => spectrum(ring, { window: 'kaiser' as never })).toThrow(/`window`/);
+    expect(() => spectrum(ring, { scale: 'log' as never })).toThrow(/`scale`/);
+    expect(() => spectrum(ring, { hop: 0 })).toThrow(/`hop`/);
+    expect(() => spectrum(ring, { sizes: 4 } as never)).toThrow(/`sizes`/);
+    expect(() => spectrum(ring, { coalesceMs: -1 })).toThrow(/`coalesceMs`/);
+    expect(() => spectrum(createFrameRing({ slots: 4, slotBytes: 16 }), {})).toThrow(/`source`/);
+    expect(() => spectrum({} as never)).toThrow(/`source`/);
+  });
+
+  it('coalesceMs computes several hops per wake-up and still delivers every frame, in order', async () => {
+    const ring = createSampleRing({ channels: 1, rate: RATE, format: 's16le', capacityFrames: RATE * 2 });
+    const writer = new SampleRingWriter(ring);
+    const stream = spectrum(ring, { size: 1024, hop: 256, coalesceMs: 40 });
+    await stream.ready;
+    const total = 480 * 100;
+    const expected = Math.floor((total - 1024) / 256) + 1;
+    const got = firstValueFrom(stream.frames$.pipe(take(expected), map((f) => f.seq), toArray(), timeout(20_000)));
+    for (let f = 0; f < total; f += 4800) {
+      feed(writer, 's16le', [{ freq: 440, amp: 0.5 }], 4800, f);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    expect(await got).toEqual(Array.from({ length: expected }, (_, i) => BigInt(i)));
+    const s = stream.stats();
+    expect(s.computed).toBe(expected);
+    expect(s.wakes).toBeLessThan(expected); // several hops per pass
+    await stream.close();
+  });
+
+  it('close() completes frames$, is idempotent, and later calls throw InvalidStateError', async () => {
+    const ring = createSampleRing({ channels: 1, rate: RATE, format: 's16le', capacityFrames: RATE });
+    const stream = spectrum(ring, { size: 256 });
+    await stream.ready;
+    let completed = false;
+    stream.frames$.subscribe({ complete: () => (completed = true) });
+    await stream.close();
+    await stream.close();
+    expect(completed).toBe(true);
+    expect(() => stream.latest()).toThrow(InvalidStateError);
+    await expect(firstValueFrom(stream.frames$)).rejects.toThrow(InvalidStateError);
+  });
+
+  it('any thread can read the output ring in place (FrameRingReader + frameFromView)', async () => {
+    const ring = createSampleRing({ channels: 1, rate: RATE, format: 's16le', capacityFrames: RATE });
+    const writer = new SampleRingWriter(ring);
+    const stream = spectrum(ring, { size: 512, hop: 512 });
+    await stream.ready;
+    const reader = new FrameRingReader(stream.ring, { from: 'oldest' });
+    const first = firstValueFrom(stream.frames$.pipe(take(3), map((f) => f.copy()), toArray(), timeout(20_000)));
+    feed(writer, 's16le', [{ freq: 3000, amp: 0.5 }], 480 * 4);
+    const viaRx = await first;
+    const statics = { size: 512, hop: 512, rate: RATE, channels: [0], frequencies: frequencyAxis(512, RATE) };
+    for (const rx of viaRx) {
+      const v = reader.next();
+      expect(v).not.toBeNull();
+      const f = frameFromView(v!, statics);
+      expect(f.seq).toBe(rx.seq);
+      expect(f.captureNs).toBe(rx.captureNs);
+      expect(Array.from(f.magnitudes)).toEqual(Array.from(rx.magnitudes));
+    }
+    reader.release();
+    await stream.close();
+  });
+});
+
+describe('SpectrumComputer (the worker loop body, run in this thread)', () => {
+  function setup(capacityFrames: number, size: number, hop: number) {
+    const ring = createSampleRing({ channels: 1, rate: RATE, format: 's16le', capacityFrames });
+    const writer = new SampleRingWriter(ring);
+    const o = resolveSpectrumOptions({ size, hop, from: 'oldest' }, { rate: RATE, format: 's16le', channels: 1, capacityFrames });
+    const out = createFrameRing({ slots: 64, slotBytes: spectrumSlotBytes(o) });
+    const computer = new SpectrumComputer(ring, out, createControlBlock(), o, new JsFftEngine());
+    const reader = new FrameRingReader(out, { from: 'oldest' });
+    const statics = { size, hop, rate: RATE, channels: [0], frequencies: frequencyAxis(size, RATE) };
+    const all = (): SpectrumFrame[] => {
+      const got: SpectrumFrame[] = [];
+      for (let v = reader.next(); v; v = reader.next()) got.push(frameFromView(v, statics).copy());
+      return got;
+    };
+    return { writer, computer, all };
+  }
+
+  it('counts hops whose samples the source overwrote, skips to the oldest whole window and flags it', () => {
+    const { writer, computer, all } = setup(4096, 1024, 512);
+    feed(writer, 's16le', [{ freq: 1000, amp: 0.5 }], 480 * 30); // 14 400 frames through a 4096-frame ring
+    const n = computer.step();
+    const frames = all();
+    expect(frames.length).toBe(n);
+    // The ring holds [10 304, 14 400): hops 21 … 26 are whole in it and written (window h = [512h, 512h + 1024)).
+    expect(frames[0].seq).toBe(21n);
+    expect(frames.at(-1)!.seq).toBe(26n);
+    expect(frames[0].flags & ItemFlags.DISCONTINUITY).toBe(ItemFlags.DISCONTINUITY);
+    expect(frames[1].flags & ItemFlags.DISCONTINUITY).toBe(0);
+    frames.forEach((f, i) => i && expect(f.seq).toBe(frames[i - 1].seq + 1n));
+  });
+
+  it('flags the windows that span a driver loss in the source (and only those)', () => {
+    const { writer, computer, all } = setup(RATE, 1024, 512);
+    feed(writer, 's16le', [{ freq: 1000, amp: 0.5 }], 480 * 10); // frames [0, 4800)
+    writer.reportDrop('driver', 100);
+    feed(writer, 's16le', [{ freq: 1000, amp: 0.5 }], 480 * 10, 4800); // the chunk at 4800 is flagged
+    computer.step();
+    const frames = all();
+    const flagged = frames.filter((f) => f.flags & ItemFlags.DISCONTINUITY).map((f) => f.seq);
+    // Windows containing frame 4800: [512h, 512h + 1024) ∋ 4800 → h = 8, 9.
+    expect(flagged).toEqual([8n, 9n]);
+    expect(frames.length).toBe(Math.floor((9600 - 1024) / 512) + 1);
+  });
+});
+
+describe('toSpectrum() operator (in-process)', () => {
+  it('gives the same frames as the worker path, across chunk boundaries and for odd chunk sizes', async () => {
+    const size = 2048;
+    const hop = 700;
+    const tone = [{ freq: 2500, amp: 0.3 }, { freq: 440, amp: 0.6 }];
+    const total = 480 * 40;
+    const ring = createSampleRing({ channels: 2, rate: RATE, format: 's16le', capacityFrames: RATE });
+    const writer = new SampleRingWriter(ring);
+    const stream = spectrum(ring, { size, hop, engine: 'js' });
+    await stream.ready;
+    const expected = Math.floor((total - size) / hop) + 1;
+    const live = firstValueFrom(stream.frames$.pipe(take(expected), map((f) => f.copy()), toArray(), timeout(20_000)));
+    feed(writer, 's16le', tone, total);
+    const a = await live;
+    await stream.close();
+
+    // The same samples, as chunks of varying size.
+    const chunks = [];
+    for (let f = 0, k = 0; f < total; k++) {
+      const n = Math.min(total - f, [480, 333, 1001, 64][k % 4]);
+      chunks.push({ startFrame: BigInt(f), frames: n, channels: 2, rate: RATE, format: 's16le' as const, data: tones('s16le', tone, f, n), captureNs: timeOf(BigInt(f)), flags: 0 });
+      f += n;
+    }
+    const b = await firstValueFrom(from(chunks).pipe(toSpectrum({ size, hop, engine: 'js' }), toArray()));
+    expect(b.length).toBe(a.length);
+    b.forEach((f, i) => {
+      expect(f.seq).toBe(a[i].seq);
+      expect(f.startFrame).toBe(a[i].startFrame);
+      expect(Math.abs(Number(f.captureNs - a[i].captureNs))).toBeLessThanOrEqual(1);
+      for (let k = 0; k < f.magnitudes.length; k++) expect(Math.abs(f.magnitudes[k] - a[i].magnitudes[k])).toBeLessThan(1e-3);
+    });
+  });
+
+  it('starts over after a gap in the chunks and flags the next frame', async () => {
+    const mk = (start: number, n: number) => ({ startFrame: BigInt(start), frames: n, channels: 1, rate: RATE, format: 'f32le' as const, data: tones('f32le', [{ freq: 1000, amp: 1 }], start, n), captureNs: timeOf(BigInt(start)), flags: 0 });
+    const frames = await firstValueFrom(from([mk(0, 600), mk(600, 600), mk(2000, 1500)]).pipe(toSpectrum({ size: 512, hop: 256 }), toArray()));
+    // Before the gap: windows 0–2 (end ≤ 1200). After it: windows start at multiples of 256 ≥ 2000 → 8 …; end ≤ 3500 → h ≤ 11.
+    expect(frames.map((f) => f.seq)).toEqual([0n, 1n, 2n, 8n, 9n, 10n, 11n]);
+    expect(frames.map((f) => (f.flags & ItemFlags.DISCONTINUITY ? 1 : 0))).toEqual([0, 0, 0, 1, 0, 0, 0]);
+  });
+});
+
+describe('peaks() and bandEnergies()', () => {
+  function frameOf(mags: number[], scale: 'db' | 'linear') {
+    const size = (mags.length - 1) * 2;
+    return { magnitudes: Float32Array.from(mags), frequencies: frequencyAxis(size, 1600), scale, channels: [0] };
+  }
+
+  it('finds local maxima, highest first, refined between bins', () => {
+    // Bin width 1600 / 16 = 100 Hz. A symmetric peak at bin 3, a lopsided one at bin 6 (true peak right of it).
+    const f = frameOf([-100, -90, -20, -10, -20, -80, -30, -36, -100], 'db');
+    const p = peaks(f, { count: 5, threshold: -60 });
+    expect(p.map((x) => x.bin)).toEqual([3, 6]);
+    expect(p[0].frequency).toBeCloseTo(300, 6);
+    expect(p[0].value).toBeCloseTo(-10, 6);
+    expect(p[1].frequency).toBeGreaterThan(600);
+    expect(p[1].frequency).toBeLessThan(650);
+    expect(peaks(f, { count: 1 })).toHaveLength(1);
+    expect(() => peaks(f, { channel: 1 })).toThrow(/`channel`/);
+  });
+
+  it('sums band power in linear units and dB', () => {
+    const f = frameOf([0, 0, 0.5, 0, 0, 0, 0.25, 0, 0], 'linear');
+    const e = bandEnergies(f, [[150, 250], [250, 700], [700, 900]]);
+    expect(Array.from(e.power)).toEqual([0.25, 0.0625, 0]);
+    expect(e.db[0]).toBeCloseTo(-6.0206, 3);
+    expect(e.db[2]).toBe(-400);
+    const fdb = frameOf([-400, -400, 20 * Math.log10(0.5), -400, -400, -400, 20 * Math.log10(0.25), -400, -400], 'db');
+    expect(bandEnergies(fdb, [[150, 250]]).power[0]).toBeCloseTo(0.25, 6);
+    expect(() => bandEnergies(f, [[5, 1]])).toThrow(/`bands`/);
+    const oct = octaveBands(24_000);
+    expect(oct[0][0]).toBeCloseTo(31.25 / Math.SQRT2, 6);
+    expect(oct.at(-1)![1]).toBeGreaterThan(16_000);
+    for (let i = 1; i < oct.length; i++) expect(oct[i][0]).toBeCloseTo(oct[i - 1][1], 6);
+  });
+});
