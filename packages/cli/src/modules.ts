@@ -52,3 +52,13 @@ async function load<T>(name: string): Promise<Loaded<T>> {
 export const loadVideo = () => load<VideoModule>('@senseflow/source-video');
 export const loadAudio = () => load<AudioModule>('@senseflow/source-audio');
 export const loadStats = () => load<StatsModule>('@senseflow/source-sysstats');
+
+export interface NatsModule {
+  listRemoteStreams(o: { servers?: string | string[]; token?: string; user?: string; pass?: string }): Promise<RemoteStreamLike[]>;
+}
+export interface RemoteStreamLike {
+  subject: string;
+  clock: string;
+  spec: { kind: string; description?: string };
+}
+export const loadNats = () => load<NatsModule>('@senseflow/nats');
