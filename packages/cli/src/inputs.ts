@@ -3,7 +3,9 @@
  * `--loopback`, `--stats`. Sources are opened stopped (autoStart false) so recording starts them all at once.
  */
 import { existsSync, statSync } from 'node:fs';
-import { DeviceBusyError, DeviceNotFoundError, UnsupportedFormatError, type AudioSource, type HostOptions, type RecordsSource, type VideoSource } from '@senseflow/core';
+import { DeviceBusyError, DeviceNotFoundError, UnsupportedFormatError, type AudioSource, type HostOptions, type RecordsSource, type Source, type VideoSource } from '@senseflow/core';
+import { positiveInt, positiveNumber, size } from './args.js';
+import { UsageError } from './exit-codes.js';
 import { alsaCaptureNode, describeHolders, deviceHolders } from './holders.js';
 import { loadAudio, loadStats, loadVideo, type CameraLike } from './modules.js';
 
@@ -127,4 +129,75 @@ export async function firstItem(source: { latest(): unknown }, ms: number): Prom
     await new Promise((r) => setTimeout(r, 20));
   }
   throw new Error(`no data within ${(ms / 1000).toFixed(1)} s`);
+}
+
+/** The flags that choose and configure the inputs, shared by `record` and `serve`. */
+export const INPUT_FLAGS = {
+  video: { type: 'string' },
+  size: { type: 'string' },
+  fps: { type: 'string' },
+  'pixel-format': { type: 'string' },
+  audio: { type: 'string' },
+  loopback: { type: 'boolean' },
+  rate: { type: 'string' },
+  channels: { type: 'string' },
+  stats: { type: 'boolean' },
+  'stats-hz': { type: 'string' },
+} as const;
+
+export interface InputFlags {
+  video?: string;
+  size?: string;
+  fps?: string;
+  'pixel-format'?: string;
+  audio?: string;
+  loopback?: boolean;
+  rate?: string;
+  channels?: string;
+  stats?: boolean;
+  'stats-hz'?: string;
+}
+
+export interface InputPlan {
+  video?: VideoRequest;
+  audio?: AudioRequest;
+  statsHz?: number;
+}
+
+/**
+ * Validates the input flags (one-line usage errors naming the flag) and says what to open.
+ * `verb` is what the command does with them ("record", "serve"); `videoOnly` lists its own video-only flags.
+ */
+export function planInputs(v: InputFlags, verb: string, example: string, videoOnly: string[] = []): InputPlan {
+  const sz = size(v.size);
+  const fps = positiveNumber('--fps', v.fps, 1000);
+  const rate = positiveInt('--rate', v.rate, 768000);
+  const channels = positiveInt('--channels', v.channels, 64);
+  const statsHz = positiveNumber('--stats-hz', v['stats-hz'], 1000);
+  if (v.video === '' || v.audio === '') throw new UsageError(`--${v.video === '' ? 'video' : 'audio'} needs a value`);
+  if (!v.video && (sz || fps || v['pixel-format'] || videoOnly.length))
+    throw new UsageError(`${['--size', '--fps', '--pixel-format', ...videoOnly].join(', ')} apply to video: add --video DEV|test|URL`);
+  if (!v.audio && !v.loopback && (rate || channels)) throw new UsageError('--rate and --channels apply to audio: add --audio PCM|default|test or --loopback');
+  if (v.audio && v.loopback) throw new UsageError('--audio and --loopback both choose the audio input: use one');
+  if (!v.stats && statsHz) throw new UsageError('--stats-hz applies to --stats: add --stats');
+  if (!v.video && !v.audio && !v.loopback && !v.stats) throw new UsageError(`nothing to ${verb}: add --video, --audio, --loopback and/or --stats`, example);
+  return {
+    video: v.video ? { input: v.video, width: sz?.width, height: sz?.height, fps, pixelFormat: v['pixel-format'] } : undefined,
+    audio: v.audio || v.loopback ? { input: v.audio ?? 'default', loopback: v.loopback, rate, channels } : undefined,
+    statsHz: v.stats ? (statsHz ?? 0) : undefined,
+  };
+}
+
+/** Opens what the plan asks for, named video/audio/stats; on any failure closes what opened and rethrows. */
+export async function openInputs(plan: InputPlan, defaultStatsHz: number): Promise<Array<{ name: string } & Opened<Source>>> {
+  const opened: Array<{ name: string } & Opened<Source>> = [];
+  try {
+    if (plan.video) opened.push({ name: 'video', ...(await openVideo(plan.video)) });
+    if (plan.audio) opened.push({ name: 'audio', ...(await openAudio(plan.audio)) });
+    if (plan.statsHz !== undefined) opened.push({ name: 'stats', ...(await openStats(plan.statsHz || defaultStatsHz)) });
+  } catch (e) {
+    await Promise.allSettled(opened.map((s) => s.source.close()));
+    throw e;
+  }
+  return opened;
 }

@@ -6,9 +6,9 @@ import { existsSync, readdirSync, rmdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { IOError } from '@senseflow/core';
 import { ensureDir } from '@senseflow/sinks';
-import { parseFlags, positiveInt, positiveNumber, size } from '../args.js';
+import { parseFlags, positiveNumber } from '../args.js';
 import { UsageError } from '../exit-codes.js';
-import { openAudio, openStats, openVideo } from '../inputs.js';
+import { INPUT_FLAGS, openInputs, planInputs, type InputFlags } from '../inputs.js';
 import type { Out } from '../progress.js';
 import { printSummary, runSession, type SessionStream } from '../session.js';
 
@@ -63,18 +63,8 @@ export function prepareDir(dir: string): () => void {
   };
 }
 
-interface RecordFlags {
-  video?: string;
-  size?: string;
-  fps?: string;
-  'pixel-format'?: string;
+interface RecordFlags extends InputFlags {
   codec?: string;
-  audio?: string;
-  loopback?: boolean;
-  rate?: string;
-  channels?: string;
-  stats?: boolean;
-  'stats-hz'?: string;
   duration?: string;
   merge?: boolean;
   out?: string;
@@ -84,17 +74,8 @@ interface RecordFlags {
 
 export async function recordCommand(o: Out, argv: string[]): Promise<number> {
   const v = parseFlags('record', argv, {
-    video: { type: 'string' },
-    size: { type: 'string' },
-    fps: { type: 'string' },
-    'pixel-format': { type: 'string' },
+    ...INPUT_FLAGS,
     codec: { type: 'string' },
-    audio: { type: 'string' },
-    loopback: { type: 'boolean' },
-    rate: { type: 'string' },
-    channels: { type: 'string' },
-    stats: { type: 'boolean' },
-    'stats-hz': { type: 'string' },
     duration: { type: 'string' },
     merge: { type: 'boolean' },
     out: { type: 'string' },
@@ -105,38 +86,16 @@ export async function recordCommand(o: Out, argv: string[]): Promise<number> {
     o.out(RECORD_HELP);
     return 0;
   }
-  const sz = size(v.size);
-  const fps = positiveNumber('--fps', v.fps, 1000);
-  const rate = positiveInt('--rate', v.rate, 768000);
-  const channels = positiveInt('--channels', v.channels, 64);
-  const statsHz = positiveNumber('--stats-hz', v['stats-hz'], 1000);
   const duration = positiveNumber('--duration', v.duration);
-  if (v.video === '' || v.audio === '') throw new UsageError(`--${v.video === '' ? 'video' : 'audio'} needs a value`);
-  if (!v.video && (sz || fps || v['pixel-format'] || v.codec)) throw new UsageError('--size, --fps, --pixel-format and --codec apply to video: add --video DEV|test|URL');
+  const plan = planInputs(v, 'record', "e.g. 'senseflow record --video test --audio test --duration 5'", v.codec !== undefined ? ['--codec'] : []);
   if (v.codec !== undefined && !/^[\w-]+$/.test(v.codec)) throw new UsageError(`--codec expects an ffmpeg encoder name like libx264, got '${v.codec}'`);
-  if (!v.audio && !v.loopback && (rate || channels)) throw new UsageError('--rate and --channels apply to audio: add --audio PCM|default|test or --loopback');
-  if (v.audio && v.loopback) throw new UsageError('--audio and --loopback both choose the audio input: use one');
-  if (!v.stats && statsHz) throw new UsageError('--stats-hz applies to --stats: add --stats');
-  if (!v.video && !v.audio && !v.loopback && !v.stats) throw new UsageError('nothing to record: add --video, --audio, --loopback and/or --stats', "e.g. 'senseflow record --video test --audio test --duration 5'");
-  if (v.merge && (!v.video || !(v.audio || v.loopback))) throw new UsageError('--merge needs both video (--video) and audio (--audio or --loopback)');
+  if (v.merge && (!plan.video || !plan.audio)) throw new UsageError('--merge needs both video (--video) and audio (--audio or --loopback)');
   const dir = v.out ?? `senseflow-${stamp()}`;
   const unprepare = prepareDir(dir);
-  const streams: SessionStream[] = [];
+  let streams: SessionStream[];
   try {
-    if (v.video) {
-      const x = await openVideo({ input: v.video, width: sz?.width, height: sz?.height, fps, pixelFormat: v['pixel-format'] });
-      streams.push({ name: 'video', ...x });
-    }
-    if (v.audio || v.loopback) {
-      const x = await openAudio({ input: v.audio ?? 'default', loopback: v.loopback, rate, channels });
-      streams.push({ name: 'audio', ...x });
-    }
-    if (v.stats) {
-      const x = await openStats(statsHz ?? 10);
-      streams.push({ name: 'stats', ...x });
-    }
+    streams = await openInputs(plan, 10);
   } catch (e) {
-    await Promise.allSettled(streams.map((s) => s.source.close()));
     unprepare();
     throw e;
   }

@@ -5,9 +5,9 @@
  */
 import type { Source } from '@senseflow/core';
 import { serve } from '@senseflow/sinks';
-import { parseFlags, positiveInt, positiveNumber, size } from '../args.js';
+import { parseFlags, positiveInt, positiveNumber } from '../args.js';
 import { UsageError } from '../exit-codes.js';
-import { openAudio, openStats, openVideo } from '../inputs.js';
+import { INPUT_FLAGS, openInputs, planInputs, type InputFlags } from '../inputs.js';
 import type { Out } from '../progress.js';
 
 export const SERVE_HELP = `senseflow serve [flags]
@@ -40,17 +40,7 @@ Server:
   --duration S           stop after S seconds (default: until Ctrl-C)
 `;
 
-interface ServeFlags {
-  video?: string;
-  size?: string;
-  fps?: string;
-  'pixel-format'?: string;
-  audio?: string;
-  loopback?: boolean;
-  rate?: string;
-  channels?: string;
-  stats?: boolean;
-  'stats-hz'?: string;
+interface ServeFlags extends InputFlags {
   port?: string;
   host?: string;
   token?: string;
@@ -62,16 +52,7 @@ interface ServeFlags {
 
 export async function serveCommand(o: Out, argv: string[]): Promise<number> {
   const v = parseFlags('serve', argv, {
-    video: { type: 'string' },
-    size: { type: 'string' },
-    fps: { type: 'string' },
-    'pixel-format': { type: 'string' },
-    audio: { type: 'string' },
-    loopback: { type: 'boolean' },
-    rate: { type: 'string' },
-    channels: { type: 'string' },
-    stats: { type: 'boolean' },
-    'stats-hz': { type: 'string' },
+    ...INPUT_FLAGS,
     port: { type: 'string' },
     host: { type: 'string' },
     token: { type: 'string' },
@@ -84,30 +65,18 @@ export async function serveCommand(o: Out, argv: string[]): Promise<number> {
     o.out(SERVE_HELP);
     return 0;
   }
-  const sz = size(v.size);
-  const fps = positiveNumber('--fps', v.fps, 1000);
-  const rate = positiveInt('--rate', v.rate, 768000);
-  const channels = positiveInt('--channels', v.channels, 64);
-  const statsHz = positiveNumber('--stats-hz', v['stats-hz'], 1000);
   const port = v.port === '0' ? 0 : positiveInt('--port', v.port, 65535);
   const maxClients = positiveInt('--max-clients', v['max-clients'], 1024);
   const quality = positiveInt('--jpeg-quality', v['jpeg-quality'], 100);
   const duration = positiveNumber('--duration', v.duration);
   const token = v.token ?? process.env.SENSEFLOW_TOKEN;
-  if (v.video === '' || v.audio === '') throw new UsageError(`--${v.video === '' ? 'video' : 'audio'} needs a value`);
-  if (!v.video && (sz || fps || v['pixel-format'])) throw new UsageError('--size, --fps and --pixel-format apply to video: add --video DEV|test|URL');
-  if (!v.audio && !v.loopback && (rate || channels)) throw new UsageError('--rate and --channels apply to audio: add --audio PCM|default|test or --loopback');
-  if (v.audio && v.loopback) throw new UsageError('--audio and --loopback both choose the audio input: use one');
-  if (!v.stats && statsHz) throw new UsageError('--stats-hz applies to --stats: add --stats');
-  if (!v.video && !v.audio && !v.loopback && !v.stats) throw new UsageError('nothing to serve: add --video, --audio, --loopback and/or --stats', "e.g. 'senseflow serve --video test --audio test --stats'");
+  const plan = planInputs(v, 'serve', "e.g. 'senseflow serve --video test --audio test --stats'");
   const host = v.host ?? '127.0.0.1';
   if (!/^(127\.|::1$|localhost$)/.test(host) && !token) throw new UsageError(`serving on ${host} (not loopback) needs a token`, 'add --token SECRET or set SENSEFLOW_TOKEN');
 
   const sources: Record<string, Source> = {};
+  for (const x of await openInputs(plan, 4)) sources[x.name] = x.source;
   try {
-    if (v.video) sources.video = (await openVideo({ input: v.video, width: sz?.width, height: sz?.height, fps, pixelFormat: v['pixel-format'] })).source;
-    if (v.audio || v.loopback) sources.audio = (await openAudio({ input: v.audio ?? 'default', loopback: v.loopback, rate, channels })).source;
-    if (v.stats) sources.stats = (await openStats(statsHz ?? 4)).source;
     await Promise.all(Object.values(sources).map((s) => s.start()));
   } catch (e) {
     await Promise.allSettled(Object.values(sources).map((s) => s.close()));
