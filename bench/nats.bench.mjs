@@ -64,7 +64,7 @@ if (typeof sinks.serve === 'function' && typeof sinks.connect === 'function') {
   for (const [name, open] of Object.entries(streams)) {
     const wsPub = async (src) => {
       const srv = await sinks.serve({ sources: { s: src }, port: 0 });
-      return { close: () => srv.close(), url: srv.url };
+      return { close: () => srv.close(), url: `${srv.url.replace(/^http/, 'ws')}ws` };
     };
     const wsSub = (link) => sinks.connect(`${link.url}`, { stream: 's' });
     try {
