@@ -73,7 +73,9 @@ case "$ACCEL" in kvm|tcg|auto) ;; *) echo "run-in-vm: --accel wants kvm, tcg or 
 
 # default module options; see docs/testing.md before changing device numbers
 : "${VM_OPTS_vivid=n_devs=1 node_types=0x1 num_inputs=1 input_types=0x0 multiplanar=1}"
-: "${VM_OPTS_v4l2loopback=video_nr=10 exclusive_caps=1 card_label=senseflow-loopback max_buffers=4}"
+# Three loopback webcams, one per test suite that feeds one: a writer that stops can leave a node in a
+# state the next writer cannot open (G_FMT EINVAL), so suites do not share a node.
+: "${VM_OPTS_v4l2loopback=devices=3 video_nr=10,11,12 exclusive_caps=1,1,1 card_label=senseflow-loopback,senseflow-loopback-2,senseflow-loopback-3 max_buffers=4}"
 : "${VM_OPTS_snd_aloop=index=0 id=Loopback pcm_substreams=2}"
 : "${VM_OPTS_snd_dummy=index=1 id=Dummy}"
 

@@ -97,7 +97,7 @@ describe.skipIf(!!missing)(`senseflow record on real drivers${missing ? ` (skipp
 });
 
 // A webcam that gives MJPEG (v4l2loopback fed by ffmpeg): recorded as it comes, no re-encoding.
-const loopNode = ['/dev/video10', ...Array.from({ length: 16 }, (_, i) => `/dev/video${i}`)].find((p) => {
+const loopNode = ['/dev/video12', ...Array.from({ length: 16 }, (_, i) => `/dev/video${i}`)].find((p) => {
   if (!existsSync(p)) return false;
   return /Driver name\s*:\s*v4l2 loopback/.test(spawnSync('v4l2-ctl', ['-d', p, '--info'], { encoding: 'utf8' }).stdout ?? '');
 });

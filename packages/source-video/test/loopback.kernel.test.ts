@@ -16,7 +16,7 @@ const W = 320;
 const H = 240;
 /** The node the VM scripts create (video_nr=10); found by driver name when that differs. */
 const loopbackNodes = () => listCameras().filter((c) => c.driver === 'v4l2 loopback');
-const candidate = ['/dev/video10', ...Array.from({ length: 16 }, (_, i) => `/dev/video${i}`)].find((p) => {
+const candidate = ['/dev/video11', ...Array.from({ length: 16 }, (_, i) => `/dev/video${i}`)].find((p) => {
   if (!existsSync(p)) return false;
   const r = spawnSync('v4l2-ctl', ['-d', p, '--info'], { encoding: 'utf8' });
   return /Driver name\s*:\s*v4l2 loopback/.test(r.stdout ?? '');
