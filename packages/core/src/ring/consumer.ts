@@ -97,6 +97,11 @@ export class RingConsumer<T extends RingItem = RingItem> implements AsyncIterabl
   private gapMs = Infinity;
   private torn = 0;
   private sleeping: { timer: NodeJS.Timeout; done: () => void } | null = null;
+  /**
+   * A pending Atomics.waitAsync does not keep a thread's event loop alive: this timer (never firing) is
+   * ref'd while we wait, so a worker that only consumes a ring stays up until the ring closes.
+   */
+  private keepAlive: NodeJS.Timeout | null = null;
 
   constructor(sab: SharedArrayBuffer, opts: RingConsumerOptions = {}) {
     const i32 = headerOf(sab);
@@ -173,7 +178,10 @@ export class RingConsumer<T extends RingItem = RingItem> implements AsyncIterabl
         this.lastItemsAt = now;
         return true;
       }
-      if (Atomics.load(this.i32, I32.STATE) === RingState.closed) return false;
+      if (Atomics.load(this.i32, I32.STATE) === RingState.closed) {
+        this.dropKeepAlive();
+        return false;
+      }
       const now = performance.now();
       if (this.maxDelayMs > 0 && this.gapMs <= 2 * this.maxDelayMs && now - this.lastItemsAt < 2 * this.maxDelayMs) {
         // A fast stream: poll once per maxDelayMs instead of waking for each commit.
@@ -183,7 +191,11 @@ export class RingConsumer<T extends RingItem = RingItem> implements AsyncIterabl
       }
       // Sleep until the writer commits or changes state (it bumps NOTIFY), close()/abort wakes us too.
       const w = Atomics.waitAsync(this.i32, I32.NOTIFY, seen, this.idleMs);
-      if (w.async && (await w.value) === 'timed-out' && !this.ended && this.pending() === 0) return true;
+      if (!w.async) continue;
+      (this.keepAlive ??= setInterval(() => {}, 2 ** 31 - 1)).ref();
+      const r = await w.value;
+      this.keepAlive?.unref();
+      if (r === 'timed-out' && !this.ended && this.pending() === 0) return true;
     }
   }
 
@@ -246,12 +258,18 @@ export class RingConsumer<T extends RingItem = RingItem> implements AsyncIterabl
       this.signal!.removeEventListener('abort', this.onAbort);
       this.onAbort = null;
     }
+    this.dropKeepAlive();
     if (this.sleeping) {
       clearTimeout(this.sleeping.timer);
       this.sleeping.done();
     }
     // Wake our own Atomics.waitAsync (other waiters on this ring see a spurious wake and re-check).
     Atomics.notify(this.i32, I32.NOTIFY);
+  }
+
+  private dropKeepAlive(): void {
+    if (this.keepAlive) clearInterval(this.keepAlive);
+    this.keepAlive = null;
   }
 
   private sleep(ms: number): Promise<void> {

@@ -368,6 +368,16 @@ export class FrameRingReader {
     return null;
   }
 
+  /**
+   * The item with this seq if the ring still holds it, else null. Releases the previously held item; does
+   * not move the cursor. For looking back (e.g. `history(n)`).
+   */
+  at(seq: bigint): FrameView | null {
+    this.release();
+    if (seq < 0n || seq >= this.v.head()) return null;
+    return this.acquire(seq);
+  }
+
   /** Moves the cursor to the head: the next `next()` returns only items committed after now. */
   skipToHead(): void {
     this.cursor = this.v.head();
