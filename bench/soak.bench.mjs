@@ -106,22 +106,27 @@ async function cycles() {
   await sleep(200);
   gc();
   const start = rssMb();
+  const startHeap = process.memoryUsage().heapUsed / MB;
   say(`cycles: ${CYCLES} × (open test pattern, frames$ subscriber, close), start RSS ${start.toFixed(1)} MB`);
   const marks = [];
   for (let i = 1; i <= CYCLES; i++) {
     await once();
-    if (i % Math.max(1, Math.floor(CYCLES / 5)) === 0) {
+    if (i % Math.max(1, Math.floor(CYCLES / 10)) === 0) {
       gc();
-      marks.push({ cycle: i, rssMb: +rssMb().toFixed(1) });
-      say(`  after ${i}: RSS ${rssMb().toFixed(1)} MB`);
+      await sleep(100); // terminated workers' isolates are torn down asynchronously
+      gc();
+      const heap = process.memoryUsage().heapUsed / MB;
+      marks.push({ cycle: i, rssMb: +rssMb().toFixed(1), heapMb: +heap.toFixed(1) });
+      say(`  after ${i}: RSS ${rssMb().toFixed(1)} MB, heap ${heap.toFixed(1)} MB`);
     }
   }
   gc();
   await sleep(500);
   gc();
   const growth = rssMb() - start;
-  say(`  RSS growth over ${CYCLES} cycles: ${growth.toFixed(1)} MB (goal ≤ 30)`);
-  return { cycles: CYCLES, startMb: +start.toFixed(1), growthMb: +growth.toFixed(1), marks };
+  const heapMb = process.memoryUsage().heapUsed / MB;
+  say(`  RSS growth over ${CYCLES} cycles: ${growth.toFixed(1)} MB (goal ≤ 30); heap of this thread ${startHeap.toFixed(1)} → ${heapMb.toFixed(1)} MB`);
+  return { cycles: CYCLES, startMb: +start.toFixed(1), growthMb: +growth.toFixed(1), startHeapMb: +startHeap.toFixed(1), endHeapMb: +heapMb.toFixed(1), marks };
 }
 
 const out = { date: new Date().toISOString(), node: process.version, loadBefore: load(), gc: typeof globalThis.gc === 'function' };
