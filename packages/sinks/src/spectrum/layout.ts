@@ -20,7 +20,7 @@ export const ScaleCode = { linear: 1, db: 2 } as const;
 
 /** Int32 control fields. */
 export const Ctl32 = {
-  /** Set to 1 by the main thread to end the worker loop (then it notifies the source ring's NOTIFY word). */
+  /** Set to 1 (and notified) by the main thread to end the worker loop: the worker aborts its ring consumer. */
   STOP: 0,
   /** Set to 1 by the worker once it has attached and planned (Atomics.notify'd). */
   READY: 1,
