@@ -6,7 +6,7 @@
 //   + subscriber:    the same source with a frames$ subscriber on the main thread (counts every item)
 // Reported: process CPU as % of one core (all threads), each ratio to the empty loop, the subscriber's
 // capture → delivery latency (stats$), and items delivered vs written (batched delivery must lose nothing).
-// Usage: node bench/wakeups.bench.mjs [--seconds 5] [--fields 'cpu*,mem.*'] [--json]
+// Usage: node bench/wakeups.bench.mjs [--seconds 5] [--quick] [--fields 'cpu*,mem.*'] [--json]
 // Build first: pnpm --filter "@senseflow/source-sysstats..." build
 import { loadavg } from 'node:os';
 import { RingConsumer, monotonicNs, sleepUntil } from '@senseflow/core';
@@ -16,7 +16,7 @@ const arg = (name, dflt) => {
   const i = process.argv.indexOf(`--${name}`);
   return i > 0 ? process.argv[i + 1] : dflt;
 };
-const SECONDS = Number(arg('seconds', 5));
+const SECONDS = Number(arg('seconds', process.argv.includes('--quick') ? 2 : 5));
 const FIELDS = arg('fields', undefined)?.split(',');
 const JSON_OUT = process.argv.includes('--json');
 const say = (...a) => !JSON_OUT && console.log(...a);
