@@ -358,7 +358,8 @@ export class Source<I extends SourceItem = SourceItem> implements AsyncDisposabl
     try {
       while (await consumer.wait()) {
         const now = monotonicNs(); // one clock read per batch
-        for (let v = consumer.take(); v && !consumer.aborted; v = consumer.take()) {
+        // At most maxBatch items per turn: the rest come after the event loop has had a turn.
+        for (let v = consumer.take(), n = 1; v && !consumer.aborted; v = n++ < consumer.maxBatch ? consumer.take() : null) {
           const item = this.toItem(v, check);
           this.latency.add(Number(now - item.captureNs) / 1e6);
           this.receiveLatency.add(Number(item.receiveNs - item.captureNs) / 1e6);

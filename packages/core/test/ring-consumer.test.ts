@@ -112,6 +112,34 @@ describe('RingConsumer', () => {
     expect(new RingConsumer(sab, { from: 'oldest', signal: ac.signal }).take()?.seq).toBe(0n);
   });
 
+  it('a loop that waits without taking never starves the event loop (items left pending yield a turn)', async () => {
+    const sab = createFrameRing({ slots: 4, slotBytes: 8 });
+    new FrameRingWriter(sab).write(new Uint8Array(8), 0n);
+    const c = new RingConsumer(sab, { from: 'oldest' });
+    let fired = false;
+    setTimeout(() => (fired = true), 0);
+    const t0 = performance.now();
+    while (!fired && performance.now() - t0 < 2000) await c.wait();
+    expect(fired).toBe(true);
+    c.close();
+  });
+
+  it('the async iterator yields at most maxBatch items per wake-up, then lets the event loop run', async () => {
+    const sab = createFrameRing({ slots: 64, slotBytes: 8 });
+    const w = new FrameRingWriter(sab);
+    for (let i = 0; i < 40; i++) w.write(new Uint8Array(8), BigInt(i));
+    w.setState(RingState.closed);
+    const c = new RingConsumer(sab, { from: 'oldest', maxBatch: 10 });
+    let turnAt = -1;
+    const seen: number[] = [];
+    for await (const v of c) {
+      seen.push(Number(v.seq));
+      if (seen.length === 1) setImmediate(() => (turnAt = seen.length)); // runs at the event loop's next turn
+    }
+    expect(seen).toEqual(Array.from({ length: 40 }, (_, i) => i));
+    expect(turnAt).toBe(10); // the first batch was cut at maxBatch, then the loop got its turn
+  });
+
   it('idleMs: wait() returns true without items so a loop can do periodic work', async () => {
     const sab = createFrameRing({ slots: 4, slotBytes: 8 });
     const c = new RingConsumer(sab, { idleMs: 20 });
@@ -167,7 +195,7 @@ describe('RingConsumer', () => {
   });
 
   it('batched delivery from a real 2 kHz writer thread loses nothing, keeps order, and wakes per batch', async () => {
-    const sab = createFrameRing({ slots: 256, slotBytes: 8 });
+    const sab = createFrameRing({ slots: 4096, slotBytes: 8 }); // 2 s of slack: a loaded machine stalls us
     const c = consumeFrames(sab, { maxDelayMs: 4 });
     const count = 2000;
     const writer = paceWriter(sab, count, 2000);

@@ -35,7 +35,7 @@ export interface RingConsumerOptions {
    * (a 1 kHz stream is delivered within ~2 ms of its commit). 0 wakes for every commit.
    */
   maxDelayMs?: number;
-  /** Most items taken per wake-up before the event loop gets a turn (default 256). */
+  /** Most items the async iterator yields per wake-up before the event loop gets a turn (default 256). */
   maxBatch?: number;
   /** `wait()` also returns true after this many ms without items (for periodic work). Default: never. */
   idleMs?: number;
@@ -86,12 +86,12 @@ export class RingConsumer<T extends RingItem = RingItem> implements AsyncIterabl
   private readonly reader: FrameRingReader | SampleRingReader;
   private readonly i32: Int32Array;
   private readonly maxDelayMs: number;
-  private readonly maxBatch: number;
+  /** Items per batch for loops that bound their batches (the async iterator does); `take()` itself does not. */
+  readonly maxBatch: number;
   private readonly idleMs: number;
   private readonly signal: AbortSignal | undefined;
   private onAbort: (() => void) | null = null;
   private ended = false;
-  private takenSinceWait = 0;
   /** performance.now() of the last two wake-ups that found items (to tell a fast stream from a slow one). */
   private lastItemsAt = -Infinity;
   private gapMs = Infinity;
@@ -154,9 +154,7 @@ export class RingConsumer<T extends RingItem = RingItem> implements AsyncIterabl
    * the previous frame-ring item. Usable after the end too, to drain what the ring still holds.
    */
   take(): T | null {
-    const v = this.reader.next() as T | null;
-    if (v) this.takenSinceWait++;
-    return v;
+    return this.reader.next() as T | null;
   }
 
   /**
@@ -164,14 +162,13 @@ export class RingConsumer<T extends RingItem = RingItem> implements AsyncIterabl
    * them) or `idleMs` passed, false when the consumer ended (closed ring drained, signal aborted, close()).
    */
   async wait(): Promise<boolean> {
-    const backlog = this.takenSinceWait >= this.maxBatch;
-    this.takenSinceWait = 0;
     for (let first = true; ; first = false) {
       if (this.ended) return false;
       const seen = Atomics.load(this.i32, I32.NOTIFY);
       if (this.pending() > 0) {
-        // Items waiting without a wait: give the event loop a turn first, so a backlog never starves it.
-        if (first && backlog) await immediate();
+        // Items left from before this call (a backlog, or a batch cut short): give the event loop a turn
+        // first, so a loop that never really waits cannot starve timers and I/O.
+        if (first) await immediate();
         if (this.ended) return false;
         const now = performance.now();
         this.gapMs = now - this.lastItemsAt;
@@ -245,7 +242,13 @@ export class RingConsumer<T extends RingItem = RingItem> implements AsyncIterabl
 
   async *[Symbol.asyncIterator](): AsyncIterator<T> {
     try {
-      while (await this.wait()) for (let it = this.take(); it; it = this.take()) yield it;
+      while (await this.wait()) {
+        let n = 0;
+        for (let it = this.take(); it; it = n < this.maxBatch ? this.take() : null) {
+          n++;
+          yield it;
+        }
+      }
     } finally {
       this.close();
     }
