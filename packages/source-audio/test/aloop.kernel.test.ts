@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DeviceBusyError, ItemFlags, UnsupportedFormatError, type AudioChunk, type AudioSource, type SourceEvent } from '@senseflow/core';
 import { listAudioDevices, openMicrophone as openMic, type AlsaOptions } from '@senseflow/source-audio';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runSourceConformance } from '@senseflow/core/testing';
 import { background, type Background } from '../../../tools/fixtures/processes.mjs';
 
 const missing = !process.env.IN_SENSEFLOW_VM
@@ -222,6 +223,22 @@ describe.skipIf(missing)(`ALSA capture from snd-aloop${missing ? ` (skipped: ${m
       if (!existsSync('/proc/asound/Loopback')) writeFileSync('/sys/bus/platform/drivers/snd_aloop/bind', 'snd_aloop.0');
       await mic.close();
     }
+  });
+});
+
+// The core conformance suite on snd-aloop: a 60 s ramp played into subdevice 3 while the suite captures it.
+describe.skipIf(!!missing)(`conformance on snd-aloop${missing ? ` (skipped: ${missing})` : ''}`, () => {
+  let player: Background | undefined;
+  beforeAll(() => {
+    player = play(rampFile(60), 3);
+  });
+  afterAll(async () => {
+    await player?.stop();
+  });
+  runSourceConformance('ALSA on snd-aloop (hw:Loopback,1,3)', {
+    open: () => openMic({ device: 'hw:Loopback,1,3', rate: RATE, channels: 2 }, { requestTimeoutMs: 120_000 }),
+    kind: 'audio',
+    timeoutMs: 120_000,
   });
 });
 
