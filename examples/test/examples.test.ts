@@ -20,6 +20,16 @@ describe('examples', () => {
     expect(bursts).toBeLessThanOrEqual(Math.max(3, n * 0.02));
   });
 
+  it('supervision: a plugin that hangs and then fails is restarted twice, and every lost record is counted', async () => {
+    const out = await run('supervision.mjs');
+    expect(out).toMatch(/crashed \(hung\): the worker's event loop has not turned .* — restarting/);
+    expect(out).toMatch(/crashed \(failed\): sensor read failed — restarting/);
+    expect(out.match(/resumed: \d+ records lost in the gap/g)).toHaveLength(2);
+    const [, expected, received, counted] = /expected (\d+) records, received (\d+), counted lost (\d+)/.exec(out)!.map(Number);
+    expect(counted).toBeGreaterThan(50); // at least the hung second
+    expect(Math.abs(expected - received - counted)).toBeLessThanOrEqual(2); // ± 1 per restart
+  });
+
   it('control-loop: a 100 Hz loop acts on fresh data from latest()', async () => {
     const out = await run('control-loop.mjs', '2');
     const ticks = Number(/ticks: (\d+)/.exec(out)![1]);
