@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DeviceBusyError, ItemFlags, UnsupportedFormatError, type AudioChunk, type AudioSource, type SourceEvent } from '@senseflow/core';
 import { listAudioDevices, openMicrophone as openMic, type AlsaOptions } from '@senseflow/source-audio';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { runSourceConformance } from '@senseflow/core/testing';
 import { background, type Background } from '../../../tools/fixtures/processes.mjs';
 
@@ -226,17 +226,20 @@ describe.skipIf(missing)(`ALSA capture from snd-aloop${missing ? ` (skipped: ${m
   });
 });
 
-// The core conformance suite on snd-aloop: a 60 s ramp played into subdevice 3 while the suite captures it.
+// The core conformance suite on snd-aloop: the capture side is opened first (as in the tests above: aloop
+// ties the capture's parameters to a running playback), then a 60 s ramp is played into subdevice 3.
 describe.skipIf(!!missing)(`conformance on snd-aloop${missing ? ` (skipped: ${missing})` : ''}`, () => {
   let player: Background | undefined;
-  beforeAll(() => {
-    player = play(rampFile(60), 3);
-  });
   afterAll(async () => {
-    await player?.stop();
+    await player?.stop('SIGTERM');
   });
   runSourceConformance('ALSA on snd-aloop (hw:Loopback,1,3)', {
-    open: () => openMic({ device: 'hw:Loopback,1,3', rate: RATE, channels: 2 }, { requestTimeoutMs: 120_000 }),
+    open: async () => {
+      const mic = await openMicrophone({ device: 'hw:Loopback,1,3', rate: RATE, channels: 2, format: 's16le', deviceBufferMs: 2000 });
+      player ??= play(rampFile(60), 3, ['--buffer-time=2000000']);
+      await mic.start();
+      return mic;
+    },
     kind: 'audio',
     timeoutMs: 120_000,
   });
