@@ -1,6 +1,6 @@
 /**
- * A paced loop for source plugins: calls a tick function on absolute deadlines (`t0 + k·period`, no drift)
- * and never bursts to catch up. A tick whose deadline passed more than a period ago is skipped and counted
+ * A paced loop for source plugins: calls a tick function on absolute deadlines (`t0 + k·period`, no drift;
+ * t0 is when the first tick ran) and never bursts to catch up. A tick whose deadline passed more than a period ago is skipped and counted
  * (`missed`, and by default a `driver` drop on the ring), so ticks run + ticks missed = deadlines elapsed.
  */
 import type { Clock } from './clock.js';
@@ -103,6 +103,7 @@ export class PacedLoop {
     const period = this.periodNs;
     let deadline = first;
     let lastYield = this.clock.now();
+    let firstTick = true;
     while (!signal.aborted) {
       const remaining = deadline - this.clock.now();
       if (remaining > SHORT_WAIT_NS) {
@@ -110,7 +111,11 @@ export class PacedLoop {
         lastYield = this.clock.now();
       } else if (remaining > 0n) Atomics.wait(waitCell, 0, 0, Number(remaining) / 1e6);
       if (signal.aborted) break;
-      const late = this.clock.now() - deadline;
+      const now = this.clock.now();
+      // The first tick anchors the grid: waking late for it lost nothing (no earlier tick was due).
+      if (firstTick && now > deadline) deadline = now;
+      firstTick = false;
+      const late = now - deadline;
       if (late >= period) {
         // Deadlines we can no longer meet: skip them and say so, never burst to catch up.
         const n = late / period;
@@ -123,8 +128,7 @@ export class PacedLoop {
       this.ticks++;
       deadline += period;
       // Short waits block in Atomics.wait and never reach the event loop: yield now and then.
-      const now = this.clock.now();
-      if (now - lastYield > YIELD_EVERY_NS) {
+      if (this.clock.now() - lastYield > YIELD_EVERY_NS) {
         await yieldToLoop();
         lastYield = this.clock.now();
       }

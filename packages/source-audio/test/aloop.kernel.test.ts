@@ -227,16 +227,16 @@ describe.skipIf(missing)(`ALSA capture from snd-aloop${missing ? ` (skipped: ${m
 });
 
 // The core conformance suite on snd-aloop: the capture side is opened first (as in the tests above: aloop
-// ties the capture's parameters to a running playback), then a 60 s ramp is played into subdevice 3.
+// ties the capture's parameters to a running playback), then a 60 s ramp is played into subdevice 0 (the VM loads snd-aloop with 2 substreams).
 describe.skipIf(!!missing)(`conformance on snd-aloop${missing ? ` (skipped: ${missing})` : ''}`, () => {
   let player: Background | undefined;
   afterAll(async () => {
     await player?.stop('SIGTERM');
   });
-  runSourceConformance('ALSA on snd-aloop (hw:Loopback,1,3)', {
+  runSourceConformance('ALSA on snd-aloop (hw:Loopback,1,0)', {
     open: async () => {
-      const mic = await openMicrophone({ device: 'hw:Loopback,1,3', rate: RATE, channels: 2, format: 's16le', deviceBufferMs: 2000 });
-      player ??= play(rampFile(60), 3, ['--buffer-time=2000000']);
+      const mic = await openMicrophone({ device: 'hw:Loopback,1,0', rate: RATE, channels: 2, format: 's16le', deviceBufferMs: 2000 });
+      player ??= play(rampFile(60), 0, ['--buffer-time=2000000']);
       await mic.start();
       return mic;
     },

@@ -5,6 +5,7 @@
  * their cursors and the stream shows a gap (flagged DISCONTINUITY, its items counted under `restart`).
  * Past the restart limit the source is in the error state (`failure`, a `failed` event) for good.
  */
+import type { EventLoopUtilization } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
 import { Subject } from 'rxjs';
 import type { Logger } from 'pino';
@@ -56,6 +57,8 @@ interface Live {
   beat: Int32Array;
   lastBeat: number;
   lastBeatNs: bigint;
+  /** The worker's event-loop utilization at the last beat: how much of the silence since was spent idle. */
+  eluAtBeat: EventLoopUtilization | null;
   lastCheckNs: bigint;
   ready: boolean;
 }
@@ -108,7 +111,7 @@ export class WorkerHost implements SourceController {
     };
     const worker = new Worker(ENTRY, { workerData: init, name: `senseflow:${this.specifier.split('/').pop()}` });
     const now = monotonicNs();
-    const live: Live = { worker, beat: new Int32Array(heartbeat), lastBeat: 0, lastBeatNs: now, lastCheckNs: now, ready: false };
+    const live: Live = { worker, beat: new Int32Array(heartbeat), lastBeat: 0, lastBeatNs: now, eluAtBeat: null, lastCheckNs: now, ready: false };
     this.live = live;
     return new Promise<void>((resolve, reject) => {
       // A worker that never opened is not supervised: it must not be restarted behind a rejected open.
@@ -128,6 +131,7 @@ export class WorkerHost implements SourceController {
           case 'ready':
             live.ready = true;
             live.lastBeatNs = monotonicNs();
+            live.eluAtBeat = worker.performance.eventLoopUtilization();
             clearTimeout(timer);
             this.spec = m.spec;
             this.sab = m.sab;
@@ -178,11 +182,21 @@ export class WorkerHost implements SourceController {
     if (beat !== live.lastBeat || sinceCheckMs > 4 * HEARTBEAT_MS) {
       live.lastBeat = beat;
       live.lastBeatNs = now;
+      live.eluAtBeat = live.worker.performance.eventLoopUtilization();
       return;
     }
     const window = this.watchdogMs();
     const silentMs = Number(now - live.lastBeatNs) / 1e6;
     if (silentMs < window) return;
+    // A hung loop is busy (or blocked in a call): its idle time stands still. A loop that sat idle for much
+    // of the silence was not hung but not scheduled (an overloaded machine): watch it again from here.
+    const elu = live.eluAtBeat ? live.worker.performance.eventLoopUtilization(live.eluAtBeat) : null;
+    if (elu && elu.idle > silentMs / 2) {
+      this.o.log.warn({ silentMs: Math.round(silentMs), idleMs: Math.round(elu.idle) }, 'source worker starved of CPU (idle, not hung)');
+      live.lastBeatNs = now;
+      live.eluAtBeat = live.worker.performance.eventLoopUtilization();
+      return;
+    }
     this.crashed(live, 'hung', new Error(`the worker's event loop has not turned for ${Math.round(silentMs)} ms (watchdog: ${window} ms)`));
   }
 

@@ -85,6 +85,62 @@ function periodMs(src: Source<SourceItem>): number {
   return 1000 / (spec.kind === 'video' ? spec.fps : spec.rate);
 }
 
+/** One round of the cross-worker check: how many items both sides saw, and the first disagreement. */
+async function readFromWorker(src: Source<SourceItem>, s: ConformanceSettings): Promise<{ common: number; mismatch?: string }> {
+  const here = new Map<bigint, { captureNs: bigint; print: number }>();
+  let newest = -1n;
+  const sub = src.frames$.subscribe((i) => {
+    here.set(i.seq, { captureNs: i.captureNs, print: fingerprint(bytesOf(i)) });
+    if (i.seq > newest) newest = i.seq;
+  });
+  const w = new Worker(
+    `const { workerData, parentPort } = require('node:worker_threads');
+     const fingerprint = ${fingerprint.toString()};
+     import(workerData.core).then(async ({ attachReader }) => {
+       const r = attachReader(workerData.ring);
+       const i32 = new Int32Array(workerData.ring, 0, 64);
+       const deadline = Date.now() + workerData.budget;
+       const got = [];
+       while (got.length < 8) {
+         const v = r.next();
+         if (v) {
+           const d = v.data;
+           got.push({ seq: String(v.seq), captureNs: String(v.captureNs), print: fingerprint(new Uint8Array(d.buffer, d.byteOffset, d.byteLength)) });
+           r.release();
+           continue;
+         }
+         if (Date.now() > deadline) break;
+         Atomics.wait(i32, 5, Atomics.load(i32, 5), 100);
+       }
+       parentPort.postMessage(got.length ? { got } : { error: 'no new item within the budget' });
+     }).catch((e) => parentPort.postMessage({ error: String(e) }));`,
+    { eval: true, workerData: { core: CORE_INDEX.href, ring: src.ring, budget: s.timeoutMs } },
+  );
+  try {
+    const msg = await new Promise<{ got?: Array<{ seq: string; captureNs: string; print: number }>; error?: string }>((res, rej) => {
+      w.once('message', res);
+      w.once('error', rej);
+    });
+    if (msg.error) return { common: 0, mismatch: `reader in another worker: ${msg.error}` };
+    const last = BigInt(msg.got![msg.got!.length - 1].seq);
+    // This thread delivers every item too (a little later): wait until it is past the worker's last one.
+    const until = Date.now() + s.timeoutMs;
+    while (newest < last && Date.now() < until) await sleep(10);
+    let common = 0;
+    for (const g of msg.got!) {
+      const mine = here.get(BigInt(g.seq));
+      if (!mine) continue;
+      common++;
+      if (BigInt(g.captureNs) !== mine.captureNs) return { common, mismatch: `seq ${g.seq}: capture time ${g.captureNs} in the worker, ${mine.captureNs} here` };
+      if (g.print !== mine.print) return { common, mismatch: `seq ${g.seq}: the bytes differ between the worker and this thread` };
+    }
+    return { common };
+  } finally {
+    sub.unsubscribe();
+    await w.terminate();
+  }
+}
+
 export const conformanceChecks: readonly ConformanceCheck[] = [
   {
     name: 'describes its stream with a valid spec',
@@ -173,57 +229,14 @@ export const conformanceChecks: readonly ConformanceCheck[] = [
   {
     name: 'a reader in another worker sees the same items, bytes and times through the ring',
     async run(src, s) {
-      // What this thread sees, by seq, while the worker reads the ring on its own.
-      const here = new Map<bigint, { captureNs: bigint; print: number }>();
-      const sub = src.frames$.subscribe((i) => {
-        here.set(i.seq, { captureNs: i.captureNs, print: fingerprint(bytesOf(i)) });
-        if (here.size > 4096) here.delete(here.keys().next().value!);
-      });
-      const w = new Worker(
-        `const { workerData, parentPort } = require('node:worker_threads');
-         const fingerprint = ${fingerprint.toString()};
-         import(workerData.core).then(async ({ attachReader }) => {
-           const r = attachReader(workerData.ring);
-           const i32 = new Int32Array(workerData.ring, 0, 64);
-           const deadline = Date.now() + workerData.budget;
-           let first = null;
-           for (;;) {
-             // An item committed after we attached: the ring is live, not a stale copy.
-             const v = r.next();
-             if (v) {
-               const d = v.data;
-               const msg = { seq: String(v.seq), captureNs: String(v.captureNs), print: fingerprint(new Uint8Array(d.buffer, d.byteOffset, d.byteLength)) };
-               r.release();
-               parentPort.postMessage(msg);
-               return;
-             }
-             if (Date.now() > deadline) { parentPort.postMessage({ error: 'no new item within the budget' }); return; }
-             Atomics.wait(i32, 5, Atomics.load(i32, 5), 100);
-           }
-         }).catch((e) => parentPort.postMessage({ error: String(e) }));`,
-        { eval: true, workerData: { core: CORE_INDEX.href, ring: src.ring, budget: s.timeoutMs } },
-      );
-      try {
-        const msg = await new Promise<{ seq?: string; captureNs?: string; print?: number; error?: string }>((res, rej) => {
-          w.once('message', res);
-          w.once('error', rej);
-        });
-        expect(msg.error).toBeUndefined();
-        const seq = BigInt(msg.seq!);
-        // This thread delivers every item too (in order, a little later): wait until it has this one.
-        const until = Date.now() + s.timeoutMs;
-        let newest = -1n;
-        while (!here.has(seq) && newest < seq && Date.now() < until) {
-          await sleep(10);
-          for (const k of here.keys()) if (k > newest) newest = k;
-        }
-        const mine = here.get(seq);
-        expect(mine, `this thread never saw seq ${seq}`).toBeDefined();
-        expect(BigInt(msg.captureNs!)).toBe(mine!.captureNs);
-        expect(msg.print).toBe(mine!.print);
-      } finally {
-        sub.unsubscribe();
-        await w.terminate();
+      // A worker attached to the ring reads the next items written after it attached (so the ring is live,
+      // not a stale copy); every one this thread was also delivered must match it in seq, time and bytes.
+      // A loaded machine can make this thread lap (items overwritten before delivery): try again then.
+      for (let attempt = 1; ; attempt++) {
+        const { common, mismatch } = await readFromWorker(src, s);
+        if (mismatch) expect.fail(mismatch);
+        if (common > 0) return;
+        if (attempt >= 3) expect.fail('this thread was delivered none of the items the worker read (3 attempts)');
       }
     },
   },
