@@ -125,7 +125,12 @@ describe.skipIf(missing)(`ALSA capture from snd-aloop${missing ? ` (skipped: ${m
         }
       }, 60_000);
       expect(running, `aplay never started: ${player.stderrText()}`).toBe(true);
-      await using mic = await openMicrophone({ device: 'hw:Loopback,1,0', rate: RATE, channels: 2, deviceBufferMs: 300, debugStallMs: 1000 });
+      // The stall blocks the worker's event loop for 1 s, as long as the watchdog's window at this period
+      // size: widen the window so the stall stays an overrun to count, not a hang to restart.
+      await using mic = await openMic(
+        { device: 'hw:Loopback,1,0', rate: RATE, channels: 2, deviceBufferMs: 300, debugStallMs: 1000 },
+        { requestTimeoutMs: 120_000, autoStart: false, watchdogMs: 10_000 },
+      );
       const chunks = await collectUntil(mic, (all) => {
         const gap = all.findIndex((c) => c.flags & ItemFlags.DISCONTINUITY);
         return gap >= 0 && all.length > gap + 100;
