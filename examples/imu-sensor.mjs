@@ -1,5 +1,7 @@
 // A third-party sensor plugin: a simulated IMU (accelerometer + gyro) at any rate. It runs inside its own
 // worker; the main thread opens it by file URL (or by package name once published) — no core changes.
+// ctx.loop keeps the cadence (an overdue tick is skipped and counted, never burst); ctx.records.write
+// writes one record from its values, sized from the fields (no byte counting).
 import { defineSource, intIn, numberIn, optionsObject, withDefault } from '@senseflow/core';
 
 export default defineSource({
@@ -22,27 +24,16 @@ export default defineSource({
     description: `[imu] simulated, ${o.hz} Hz`,
   }),
   open(ctx, o) {
-    const period = BigInt(Math.round(1e9 / o.hz));
-    let run = null;
-    const loop = async (signal) => {
-      let next = ctx.clock.now();
-      while (!signal.aborted) {
-        next += period;
-        await ctx.clock.sleepUntil(next, signal);
-        const slot = ctx.frames.begin(); // write the record in place, straight into the ring
-        if (!slot) continue;
-        const t = Number(next) / 1e9;
-        const v = new Float64Array(slot.data.buffer, slot.data.byteOffset, 6);
-        const n = () => (Math.random() - 0.5) * o.noise;
-        v[0] = Math.sin(t) + n(); v[1] = Math.cos(t) + n(); v[2] = 9.81 + n();
-        v[3] = 0.1 * Math.cos(t) + n(); v[4] = n(); v[5] = n();
-        ctx.frames.commit(slot, 48, ctx.clock.now());
-      }
-    };
-    return {
-      start() { run = new AbortController(); loop(run.signal).catch((e) => ctx.error(e)); },
-      stop() { run?.abort(); },
-      close() { run?.abort(); },
-    };
+    const n = () => (Math.random() - 0.5) * o.noise;
+    const sample = new Float64Array(6); // reused: no allocation per record
+    const loop = ctx.loop({ hz: o.hz }, () => {
+      const captureNs = ctx.clock.now(); // when the sensor was read
+      const t = Number(captureNs) / 1e9;
+      sample[0] = Math.sin(t) + n(); sample[1] = Math.cos(t) + n(); sample[2] = 9.81 + n();
+      sample[3] = 0.1 * Math.cos(t) + n(); sample[4] = n(); sample[5] = n();
+      ctx.records.write(sample, captureNs);
+    });
+    // A tick that throws is a capture failure (ctx.error): the host restarts the worker by policy.
+    return { start: loop.start, stop: loop.stop, close: loop.stop };
   },
 });

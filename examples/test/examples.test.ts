@@ -12,6 +12,24 @@ describe('examples', () => {
     expect(out).toMatch(/opened \[imu\] simulated, 200 Hz; fields: ax \[m\/s²\]/);
     const n = Number(/received (\d+) records/.exec(out)![1]);
     expect(n).toBeGreaterThan(100); // 1.5 s at 200 Hz ≈ 300
+    // ctx.loop keeps cadence: the median interval is the period, and a late tick never turns into a burst of
+    // back-to-back records (a tick waits for its own deadline; overdue ones are skipped and counted).
+    const [, median, bursts] = /intervals: median ([\d.]+) ms, (\d+) bursts/.exec(out)!.map(Number);
+    expect(median).toBeGreaterThan(4); // never faster than the period …
+    expect(bursts).toBe(0);
+    // … and every deadline is either a record or a counted skipped tick.
+    const [, accounted, due] = /= (\d+) of (\d+) due/.exec(out)!.map(Number);
+    expect(Math.abs(accounted - due)).toBeLessThanOrEqual(5);
+  });
+
+  it('supervision: a plugin that hangs and then fails is restarted twice, and every lost record is counted', async () => {
+    const out = await run('supervision.mjs');
+    expect(out).toMatch(/crashed \(hung\): the worker's event loop has not turned .* — restarting/);
+    expect(out).toMatch(/crashed \(failed\): sensor read failed — restarting/);
+    expect(out.match(/resumed: \d+ records lost in the gap/g)).toHaveLength(2);
+    const [, expected, received, counted] = /expected (\d+) records, received (\d+), counted lost (\d+)/.exec(out)!.map(Number);
+    expect(counted).toBeGreaterThan(50); // at least the hung second
+    expect(Math.abs(expected - received - counted)).toBeLessThanOrEqual(2); // ± 1 per restart
   });
 
   it('control-loop: a 100 Hz loop acts on fresh data from latest()', async () => {

@@ -7,14 +7,15 @@ import type { Logger } from 'pino';
 import { createLevels, levels, type ChannelLevels } from './audio-levels.js';
 import { monotonicNs } from './clock.js';
 import type { ControlInfo, SourceEvent, StreamSpec } from './contract/v1/index.js';
-import { InvalidOptionError, InvalidStateError } from './errors.js';
+import { InvalidOptionError, InvalidStateError, type SerializedError } from './errors.js';
 import type { ControlCall } from './host/worker-host.js';
 import { audioChunk, recordItem, recordShape, videoFrame, type AudioChunk, type FrameCheck, type RecordItem, type SourceItem, type VideoFrame } from './items.js';
 import { RingConsumer, markRingClosed } from './ring/consumer.js';
 import { FrameRingReader, type FrameView } from './ring/frame-ring.js';
 import { SampleRingReader, type SampleArray, type SampleBlock, type SampleChunkView } from './ring/sample-ring.js';
 
-export type SourceState = 'stopped' | 'running' | 'closed';
+/** `error`: past its restart limit (or crashed with restart off), the source delivers nothing more; see `stats.error`. */
+export type SourceState = 'stopped' | 'running' | 'closed' | 'error';
 
 export interface LatencySummary {
   /** Milliseconds: median, 99th percentile and maximum over the stats window. */
@@ -25,6 +26,10 @@ export interface LatencySummary {
 
 export interface SourceStats {
   atNs: bigint;
+  /** The source's state when the stats were taken (`error` once it failed for good). */
+  state: SourceState;
+  /** In the `error` state: why (the last crash). */
+  error?: SerializedError;
   /** Items the source has written since it opened (audio: chunks). */
   items: number;
   /** Items per second over the last stats interval (audio: chunks/s; see `sampleRate`). */
@@ -54,6 +59,8 @@ export interface SourceController {
   /** The plugin's name, shown as `source.name`. */
   readonly definition: string;
   readonly events: Subject<SourceEvent>;
+  /** Set when the controller gave up (past its restart limit): the Source is then in the `error` state. */
+  readonly failure?: SerializedError | null;
   /** Whether the user wants capture running (kept across restarts and reconnects). */
   wantRunning: boolean;
   request(call: ControlCall): Promise<unknown>;
@@ -165,6 +172,8 @@ export class Source<I extends SourceItem = SourceItem> implements AsyncDisposabl
         const items = this.itemsWritten();
         const stats: SourceStats = {
           atNs: now,
+          state: this.state,
+          ...(this.host.failure ? { error: this.host.failure } : {}),
           items,
           rate: (items - lastItems) / dt,
           drops: this.dropsNow(),
@@ -200,6 +209,7 @@ export class Source<I extends SourceItem = SourceItem> implements AsyncDisposabl
   }
 
   get state(): SourceState {
+    if (this._state !== 'closed' && this.host.failure) return 'error';
     return this._state;
   }
   get kind(): StreamSpec['kind'] {

@@ -10,6 +10,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { DeviceBusyError, ItemFlags, UnsupportedFormatError, type AudioChunk, type AudioSource, type SourceEvent } from '@senseflow/core';
 import { listAudioDevices, openMicrophone as openMic, type AlsaOptions } from '@senseflow/source-audio';
 import { afterAll, describe, expect, it } from 'vitest';
+import { runSourceConformance } from '@senseflow/core/testing';
 import { background, type Background } from '../../../tools/fixtures/processes.mjs';
 
 const missing = !process.env.IN_SENSEFLOW_VM
@@ -124,7 +125,12 @@ describe.skipIf(missing)(`ALSA capture from snd-aloop${missing ? ` (skipped: ${m
         }
       }, 60_000);
       expect(running, `aplay never started: ${player.stderrText()}`).toBe(true);
-      await using mic = await openMicrophone({ device: 'hw:Loopback,1,0', rate: RATE, channels: 2, deviceBufferMs: 300, debugStallMs: 1000 });
+      // The stall blocks the worker's event loop for 1 s, as long as the watchdog's window at this period
+      // size: widen the window so the stall stays an overrun to count, not a hang to restart.
+      await using mic = await openMic(
+        { device: 'hw:Loopback,1,0', rate: RATE, channels: 2, deviceBufferMs: 300, debugStallMs: 1000 },
+        { requestTimeoutMs: 120_000, autoStart: false, watchdogMs: 10_000 },
+      );
       const chunks = await collectUntil(mic, (all) => {
         const gap = all.findIndex((c) => c.flags & ItemFlags.DISCONTINUITY);
         return gap >= 0 && all.length > gap + 100;
@@ -222,6 +228,25 @@ describe.skipIf(missing)(`ALSA capture from snd-aloop${missing ? ` (skipped: ${m
       if (!existsSync('/proc/asound/Loopback')) writeFileSync('/sys/bus/platform/drivers/snd_aloop/bind', 'snd_aloop.0');
       await mic.close();
     }
+  });
+});
+
+// The core conformance suite on snd-aloop: the capture side is opened first (as in the tests above: aloop
+// ties the capture's parameters to a running playback), then a 60 s ramp is played into subdevice 0 (the VM loads snd-aloop with 2 substreams).
+describe.skipIf(!!missing)(`conformance on snd-aloop${missing ? ` (skipped: ${missing})` : ''}`, () => {
+  let player: Background | undefined;
+  afterAll(async () => {
+    await player?.stop('SIGTERM');
+  });
+  runSourceConformance('ALSA on snd-aloop (hw:Loopback,1,0)', {
+    open: async () => {
+      const mic = await openMicrophone({ device: 'hw:Loopback,1,0', rate: RATE, channels: 2, format: 's16le', deviceBufferMs: 2000 });
+      player ??= play(rampFile(60), 0, ['--buffer-time=2000000']);
+      await mic.start();
+      return mic;
+    },
+    kind: 'audio',
+    timeoutMs: 120_000,
   });
 });
 

@@ -8,6 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { DeviceNotFoundError, ItemFlags, SenseflowError, type AudioChunk, type AudioSource } from '@senseflow/core';
 import { listAudioDevices, openMicrophone } from '@senseflow/source-audio';
 import { afterAll, describe, expect, it } from 'vitest';
+import { runSourceConformance } from '@senseflow/core/testing';
 import { estimateFrequency, noise, rms, sine, wav } from '../../../tools/fixtures/audio-fixtures.mjs';
 import { run } from '../../../tools/fixtures/processes.mjs';
 
@@ -85,6 +86,23 @@ describe.skipIf(noAlsaConf || noPulse)(`ALSA file plugin, paced by the PulseAudi
       });
     }
   }
+});
+
+// The core conformance suite on the real addon: the ALSA file plugin (30 s of noise, paced by the PulseAudio
+// monitor) and PulseAudio itself (the null sink's monitor: what the computer plays).
+runSourceConformance('ALSA file plugin (senseflow_file_paced)', {
+  open: () => {
+    const file = join(work, 'conformance.raw');
+    writeFileSync(file, noise({ rate: 16000, channels: 1, format: 's16le', seconds: 30, seed: 7 }));
+    return openMicrophone({ device: `senseflow_file_paced:INFILE=${file},SLAVE=pulse:${MONITOR}`, rate: 16000, channels: 1, format: 's16le' });
+  },
+  kind: 'audio',
+  skip: noAlsaConf || noPulse || false,
+});
+runSourceConformance('PulseAudio (loopback: the null sink monitor)', {
+  open: () => openMicrophone({ loopback: true, rate: 48000, channels: 2 }),
+  kind: 'audio',
+  skip: noPulse || false,
 });
 
 describe.skipIf(noPulse)(`loopback: what the computer plays${noPulse ? ` (skipped: ${noPulse})` : ''}`, () => {

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ItemFlags, SenseflowError, type SourceEvent, type VideoFrame, type VideoSource } from '@senseflow/core';
+import { runSourceConformance } from '@senseflow/core/testing';
 import { openFfmpeg } from '@senseflow/source-video';
 
 const has = (cmd: string) => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
@@ -97,6 +98,17 @@ function expectConformant(fs: VideoFrame[]): void {
 
 const pixel = (f: VideoFrame, x: number, y: number) => Array.from(f.data.subarray(y * f.stride + x * 3, y * f.stride + x * 3 + 3));
 const near = (got: number[], want: number[], tol: number) => got.every((v, i) => Math.abs(v - want[i]) <= tol);
+
+// The core conformance suite on the ffmpeg backend: a file looped and paced at its 30 fps.
+runSourceConformance('ffmpeg backend (looped file, 30 fps)', {
+  open: () => {
+    const file = join(work, 'conformance.mp4');
+    if (!existsSync(file)) ffmpeg(['-f', 'lavfi', '-i', `testsrc2=size=${W}x${H}:rate=30`, '-frames:v', '60', '-pix_fmt', 'yuv420p', '-c:v', 'libx264', file]);
+    return openFfmpeg({ input: file, loop: true, pixelFormat: 'rgb24' });
+  },
+  kind: 'video',
+  skip: missingFfmpeg || false,
+});
 
 describe.skipIf(!!missingFfmpeg)(`ffmpeg source: files${missingFfmpeg ? ` — skipped: ${missingFfmpeg}` : ''}`, () => {
   const moving = join(work, 'testsrc2.mp4');

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { firstValueFrom, take, timeout, toArray } from 'rxjs';
 import { ItemFlags, type VideoSource } from '@senseflow/core';
+import { runSourceConformance } from '@senseflow/core/testing';
 import { convertFrame, listCameras, openCamera, type CameraInfo } from '@senseflow/source-video';
 // @ts-expect-error plain JS helper shared by the test tiers
 import { background, waitFor } from '../../../tools/fixtures/processes.mjs';
@@ -82,6 +83,13 @@ describe.skipIf(!!missing)(`v4l2loopback MJPEG${missing ? ` (skipped: ${missing}
       const decoded = convertFrame({ data: frames[frames.length - 1].data, pixelFormat: 'mjpeg', width: W, height: H }, 'rgb24');
       expect(meanAbsDiff(decoded, reference)).toBeLessThan(6);
     });
+  });
+
+  // The core conformance suite on the loopback webcam (MJPEG passthrough, fed at 15 fps).
+  runSourceConformance('v4l2 on v4l2loopback (MJPEG)', {
+    open: () => openCamera({ device: cam.id, pixelFormat: 'mjpeg' }, HOST),
+    kind: 'video',
+    timeoutMs: 120_000,
   });
 
   describe('decoded in the worker', () => {

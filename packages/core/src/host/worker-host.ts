@@ -1,19 +1,27 @@
 /**
- * Owns one source's worker: spawns it, speaks the control protocol, and supervises it. On a crash it
- * reports a typed event and, by policy, restarts the worker on the SAME ring, so readers keep their
- * cursors and the stream shows a gap (flagged DISCONTINUITY, counted under `restart`).
+ * Owns one source's worker: spawns it, speaks the control protocol, and supervises it. A worker that
+ * crashes, exits, reports a capture failure (`ctx.error`) or hangs (its heartbeat stops for the watchdog
+ * window) is reported with a typed event, ended, and, by policy, restarted on the SAME ring, so readers keep
+ * their cursors and the stream shows a gap (flagged DISCONTINUITY, its items counted under `restart`).
+ * Past the restart limit the source is in the error state (`failure`, a `failed` event) for good.
  */
+import type { EventLoopUtilization } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
 import { Subject } from 'rxjs';
 import type { Logger } from 'pino';
 import { monotonicNs } from '../clock.js';
-import type { SourceEvent, StreamSpec } from '../contract/v1/index.js';
+import type { CrashReason, SourceEvent, StreamSpec } from '../contract/v1/index.js';
 import { CanceledError, InvalidStateError, TimeoutError, WorkerCrashedError, deserializeError, serializeError, type SerializedError } from '../errors.js';
 import type { LogLevel } from '../log.js';
-import type { ControlRequest, WorkerInit, WorkerMessage } from '../worker/protocol.js';
+import { FrameRingReader } from '../ring/frame-ring.js';
+import { HEADER_BYTES, WriterDropCause } from '../ring/layout.js';
+import { SampleRingReader } from '../ring/sample-ring.js';
+import { HEARTBEAT_MS, type ControlRequest, type WorkerInit, type WorkerMessage } from '../worker/protocol.js';
+import { itemRate } from '../worker/restart-loss.js';
 import type { SourceController } from '../source.js';
 
 export type RestartPolicy = 'off' | 'on-crash';
+export const RESTART_POLICIES: readonly RestartPolicy[] = ['off', 'on-crash'];
 
 export interface WorkerHostOptions {
   restart: RestartPolicy;
@@ -23,26 +31,53 @@ export interface WorkerHostOptions {
   restartDelayMs: number;
   /** How long a control request (open, start, stop, …) may take. */
   requestTimeoutMs: number;
+  /** How long the worker's heartbeat may stop before it counts as hung. Default: max(1 s, 5 item periods). */
+  watchdogMs?: number;
   logLevel: LogLevel;
   log: Logger;
 }
 
-type Pending = { resolve: (v: unknown) => void; reject: (e: Error) => void; timer: NodeJS.Timeout };
+type Pending = { call: ControlCall['t']; resolve: (v: unknown) => void; reject: (e: Error) => void; timer: NodeJS.Timeout };
 /** A control request without its id (what a SourceController answers). */
 export type ControlCall = ControlRequest extends infer R ? (R extends { id: number } ? Omit<R, 'id'> : never) : never;
 
 const ENTRY = new URL('./worker/entry.js', import.meta.url);
+/** Requests that may legitimately block the worker a while (opening a stream on a slow camera). */
+const SLOW_REQUEST_GRACE_MS = 5000;
+
+/** The watchdog window for a spec: max(1 s, 5 item periods). */
+export function defaultWatchdogMs(spec: StreamSpec): number {
+  const periodMs = spec.kind === 'audio' ? (1000 * Math.max(1, spec.periodFrames || 1)) / spec.rate : 1000 / itemRate(spec);
+  return Math.max(1000, Math.ceil(5 * periodMs));
+}
+
+/** One running worker and what the watchdog knows of it. */
+interface Live {
+  worker: Worker;
+  beat: Int32Array;
+  lastBeat: number;
+  lastBeatNs: bigint;
+  /** The worker's event-loop utilization at the last beat: how much of the silence since was spent idle. */
+  eluAtBeat: EventLoopUtilization | null;
+  lastCheckNs: bigint;
+  ready: boolean;
+}
 
 export class WorkerHost implements SourceController {
   readonly events = new Subject<SourceEvent>();
   spec!: StreamSpec;
   sab!: SharedArrayBuffer;
   definition = '';
-  private worker: Worker | null = null;
+  /** Set once the source is past its restart limit (or crashed with restart off): the error state. */
+  failure: SerializedError | null = null;
+  private live: Live | null = null;
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
-  private closing = false;
+  private closing: Promise<void> | null = null;
   private restarts = 0;
+  private watchdog: NodeJS.Timeout | null = null;
+  /** While failed and wanted running: where loss accounting started (capture time due next, drops then). */
+  private failedLoss: { dueNs: bigint; base: bigint } | null = null;
   /** Whether the user wants the source running (restored after a restart). */
   wantRunning = false;
 
@@ -52,32 +87,51 @@ export class WorkerHost implements SourceController {
     private readonly o: WorkerHostOptions,
   ) {}
 
+  private get worker(): Worker | null {
+    return this.live?.worker ?? null;
+  }
+
   /** Spawns the worker and waits until the plugin is open (spec known, ring allocated). */
   async open(): Promise<void> {
     await this.spawn(undefined, 0);
+    this.watchdog = setInterval(() => this.check(), HEARTBEAT_MS);
+    this.watchdog.unref();
   }
 
   private spawn(sab: SharedArrayBuffer | undefined, restartAttempt: number): Promise<void> {
-    const init: WorkerInit = { specifier: this.specifier, options: this.options, logLevel: this.o.logLevel, sab, restartAttempt };
+    const heartbeat = new SharedArrayBuffer(4);
+    const init: WorkerInit = {
+      specifier: this.specifier,
+      options: this.options,
+      logLevel: this.o.logLevel,
+      sab,
+      restartAttempt,
+      resumeRunning: this.wantRunning,
+      heartbeat,
+    };
     const worker = new Worker(ENTRY, { workerData: init, name: `senseflow:${this.specifier.split('/').pop()}` });
-    this.worker = worker;
+    const now = monotonicNs();
+    const live: Live = { worker, beat: new Int32Array(heartbeat), lastBeat: 0, lastBeatNs: now, eluAtBeat: null, lastCheckNs: now, ready: false };
+    this.live = live;
     return new Promise<void>((resolve, reject) => {
-      let ready = false;
       // A worker that never opened is not supervised: it must not be restarted behind a rejected open.
       const failed = (e: Error) => {
-        ready = true;
+        if (live.ready) return;
+        live.ready = true;
         clearTimeout(timer);
-        if (this.worker === worker) this.worker = null;
+        if (this.live === live) this.live = null;
         void worker.terminate();
         reject(e);
       };
       const timer = setTimeout(() => {
-        if (!ready) failed(new TimeoutError(`source ${this.specifier} did not open within ${this.o.requestTimeoutMs} ms`, { specifier: this.specifier }));
+        failed(new TimeoutError(`source ${this.specifier} did not open within ${this.o.requestTimeoutMs} ms`, { specifier: this.specifier }));
       }, this.o.requestTimeoutMs);
       worker.on('message', (m: WorkerMessage) => {
         switch (m.t) {
           case 'ready':
-            ready = true;
+            live.ready = true;
+            live.lastBeatNs = monotonicNs();
+            live.eluAtBeat = worker.performance.eventLoopUtilization();
             clearTimeout(timer);
             this.spec = m.spec;
             this.sab = m.sab;
@@ -86,6 +140,9 @@ export class WorkerHost implements SourceController {
             break;
           case 'fail':
             failed(deserializeError(m.error));
+            break;
+          case 'failed':
+            this.crashed(live, 'failed', deserializeError(m.error));
             break;
           case 'reply': {
             const p = this.pending.get(m.id);
@@ -102,56 +159,144 @@ export class WorkerHost implements SourceController {
         }
       });
       worker.on('error', (err) => {
-        if (!ready) return failed(new WorkerCrashedError(`source worker failed while opening: ${err.message}`, { specifier: this.specifier }, { cause: err }));
-        this.crashed(worker, err);
+        if (!live.ready) return failed(new WorkerCrashedError(`source worker failed while opening: ${err.message}`, { specifier: this.specifier }, { cause: err }));
+        this.crashed(live, 'uncaught', err);
       });
       worker.on('exit', (code) => {
-        if (!ready) return failed(new WorkerCrashedError(`source worker exited (code ${code}) while opening`, { specifier: this.specifier, code }));
-        if (!this.closing && this.worker === worker) this.crashed(worker, new Error(`worker exited with code ${code}`));
+        if (!live.ready) return failed(new WorkerCrashedError(`source worker exited (code ${code}) while opening`, { specifier: this.specifier, code }));
+        this.crashed(live, 'exited', new Error(`worker exited with code ${code}`));
       });
     });
   }
 
-  private crashed(worker: Worker, err: Error): void {
-    if (this.worker !== worker || this.closing) return;
-    this.worker = null;
-    void worker.terminate();
-    this.failPending(new WorkerCrashedError(`source worker crashed: ${err.message}`, { specifier: this.specifier }, { cause: err }));
+  /** The watchdog tick: a live worker whose heartbeat stopped for the window is hung; a failed source counts its loss. */
+  private check(): void {
+    const now = monotonicNs();
+    this.countFailedLoss(now);
+    const live = this.live;
+    if (!live || !live.ready) return;
+    const beat = Atomics.load(live.beat, 0);
+    const sinceCheckMs = Number(now - live.lastCheckNs) / 1e6;
+    live.lastCheckNs = now;
+    // Judge only what we watched: if this thread itself was stalled, start the window again.
+    if (beat !== live.lastBeat || sinceCheckMs > 4 * HEARTBEAT_MS) {
+      live.lastBeat = beat;
+      live.lastBeatNs = now;
+      live.eluAtBeat = live.worker.performance.eventLoopUtilization();
+      return;
+    }
+    const window = this.watchdogMs();
+    const silentMs = Number(now - live.lastBeatNs) / 1e6;
+    if (silentMs < window) return;
+    // A hung loop is busy (or blocked in a call): its idle time stands still. A loop that sat idle for much
+    // of the silence was not hung but not scheduled (an overloaded machine): watch it again from here.
+    const elu = live.eluAtBeat ? live.worker.performance.eventLoopUtilization(live.eluAtBeat) : null;
+    if (elu && elu.idle > silentMs / 2) {
+      this.o.log.warn({ silentMs: Math.round(silentMs), idleMs: Math.round(elu.idle) }, 'source worker starved of CPU (idle, not hung)');
+      live.lastBeatNs = now;
+      live.eluAtBeat = live.worker.performance.eventLoopUtilization();
+      return;
+    }
+    this.crashed(live, 'hung', new Error(`the worker's event loop has not turned for ${Math.round(silentMs)} ms (watchdog: ${window} ms)`));
+  }
+
+  private watchdogMs(): number {
+    const base = this.o.watchdogMs ?? defaultWatchdogMs(this.spec);
+    // A start or control call may block the worker a while on a slow device; stop and close never get longer.
+    for (const p of this.pending.values()) if (p.call !== 'stop' && p.call !== 'close') return Math.max(base, SLOW_REQUEST_GRACE_MS);
+    return base;
+  }
+
+  private crashed(live: Live, reason: CrashReason, err: Error): void {
+    if (this.live !== live) return;
+    this.live = null;
+    const gone = live.worker.terminate();
+    // A hung or failed worker asked to stop or close has done so: those requests succeed, the rest fail.
+    this.settlePending(new WorkerCrashedError(`source worker ${reason === 'hung' ? 'hung' : 'crashed'}: ${err.message}`, { specifier: this.specifier, reason }, { cause: err }));
+    if (this.closing) return;
     const restarting = this.canRestart();
-    const error: SerializedError = { name: 'WorkerCrashedError', code: 'EWORKER', message: err.message, stack: err.stack };
-    this.o.log.error({ err }, 'source worker crashed%s', restarting ? '; restarting' : '');
-    this.events.next({ type: 'crashed', atNs: monotonicNs(), error, restarting });
-    if (restarting) this.scheduleRestart();
+    // ctx.error keeps the plugin's own typed error; the host's own findings are WorkerCrashedError.
+    const error: SerializedError = reason === 'failed' ? serializeError(err) : { ...serializeError(err), name: 'WorkerCrashedError', code: 'EWORKER' };
+    this.o.log.error({ err, reason }, 'source worker crashed (%s)%s', reason, restarting ? '; restarting' : '');
+    this.events.next({ type: 'crashed', atNs: monotonicNs(), error, restarting, reason });
+    if (restarting) this.scheduleRestart(gone);
+    else this.fail(error);
   }
 
   private canRestart(): boolean {
     return this.o.restart === 'on-crash' && this.restarts < this.o.maxRestarts && !this.closing;
   }
 
-  /** Respawns on the same ring after a backoff; a failed reopen (device still gone) tries again. */
-  private scheduleRestart(): void {
+  /** Respawns on the same ring after the old worker is gone and a backoff; a failed reopen tries again. */
+  private scheduleRestart(gone: Promise<unknown>): void {
     const attempt = ++this.restarts;
     const delay = Math.min(5000, this.o.restartDelayMs * 2 ** (attempt - 1));
-    setTimeout(() => {
+    const relaunch = async () => {
       if (this.closing) return;
-      this.spawn(this.sab, attempt)
-        .then(async () => {
-          if (this.wantRunning) await this.request({ t: 'start' });
-          this.events.next({ type: 'restarted', atNs: monotonicNs(), attempt });
-        })
-        .catch((e: Error) => {
-          this.o.log.warn({ err: e, attempt }, 'restart failed');
-          this.events.next({ type: 'error', atNs: monotonicNs(), error: serializeError(e) });
-          if (this.worker) this.crashed(this.worker, e);
-          else if (this.canRestart()) this.scheduleRestart();
-        });
-    }, delay).unref();
+      let spawned: Live | null = null;
+      try {
+        await this.spawn(this.sab, attempt);
+        spawned = this.live;
+        if (this.wantRunning) await this.request({ t: 'start' });
+        this.events.next({ type: 'restarted', atNs: monotonicNs(), attempt });
+      } catch (e) {
+        if (this.closing) return;
+        // The new worker opened but failed to start: a crash like any other (if nothing reported it yet).
+        if (spawned) {
+          if (this.live === spawned) this.crashed(spawned, 'failed', e as Error);
+          return;
+        }
+        this.o.log.warn({ err: e, attempt }, 'restart failed');
+        this.events.next({ type: 'error', atNs: monotonicNs(), error: serializeError(e) });
+        if (this.canRestart()) this.scheduleRestart(Promise.resolve());
+        else this.fail({ ...serializeError(e), name: 'WorkerCrashedError', code: 'EWORKER' });
+      }
+    };
+    void gone.then(() => setTimeout(() => void relaunch(), delay).unref());
   }
 
-  private failPending(err: Error): void {
+  /** Enters the error state: reported once, and from now on the items that go missing are counted. */
+  private fail(error: SerializedError): void {
+    if (this.failure) return;
+    this.failure = error;
+    this.o.log.error({ restarts: this.restarts }, 'source failed for good: %s', error.message);
+    if (this.wantRunning) this.failedLoss = { dueNs: this.lastItemDueNs() ?? monotonicNs(), base: this.restartDrops().value };
+    this.events.next({ type: 'failed', atNs: monotonicNs(), error, restarts: this.restarts });
+  }
+
+  /** Capture time at which the item after the newest one in the ring was due (null before the first item). */
+  private lastItemDueNs(): bigint | null {
+    const rate = itemRate(this.spec);
+    if (this.spec.kind === 'audio') {
+      const last = new SampleRingReader(this.sab).latest();
+      return last ? last.captureNs + BigInt(Math.round((last.frames * 1e9) / rate)) : null;
+    }
+    const r = new FrameRingReader(this.sab);
+    const last = r.latest();
+    const due = last ? last.captureNs + BigInt(Math.round(1e9 / rate)) : null;
+    r.release();
+    return due;
+  }
+
+  private restartDrops(): { i64: BigInt64Array; value: bigint } {
+    const i64 = new BigInt64Array(this.sab, 0, HEADER_BYTES / 8);
+    return { i64, value: Atomics.load(i64, WriterDropCause.restart) };
+  }
+
+  /** A failed source still wanted running loses items at its rate: count them (no writer is left to race). */
+  private countFailedLoss(now: bigint): void {
+    const f = this.failedLoss;
+    if (!f || !this.wantRunning || now < f.dueNs) return;
+    const lost = BigInt(Math.floor((Number(now - f.dueNs) * itemRate(this.spec)) / 1e9));
+    Atomics.store(this.restartDrops().i64, WriterDropCause.restart, f.base + lost);
+  }
+
+  /** Ends every pending request: a stop or close is done (the worker is gone), anything else failed. */
+  private settlePending(err: Error): void {
     for (const [id, p] of this.pending) {
       clearTimeout(p.timer);
-      p.reject(err);
+      if (p.call === 'stop' || p.call === 'close') p.resolve(undefined);
+      else p.reject(err);
       this.pending.delete(id);
     }
   }
@@ -159,38 +304,46 @@ export class WorkerHost implements SourceController {
   /** Sends one control request and waits for its reply. */
   request(call: ControlCall, timeoutMs = this.o.requestTimeoutMs): Promise<unknown> {
     const worker = this.worker;
-    if (!worker) return Promise.reject(new InvalidStateError('the source worker is not running (crashed or closed)'));
+    if (!worker) {
+      if (this.failure)
+        return Promise.reject(new InvalidStateError(`the source is in the error state: ${this.failure.message}`, { failure: this.failure }));
+      return Promise.reject(new InvalidStateError('the source worker is not running (crashed or closed)'));
+    }
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pending.delete(id);
         reject(new TimeoutError(`'${call.t}' got no answer from the source worker within ${timeoutMs} ms`, { request: call.t }));
       }, timeoutMs);
-      this.pending.set(id, { resolve, reject, timer });
+      this.pending.set(id, { call: call.t, resolve, reject, timer });
       worker.postMessage({ ...call, id } as ControlRequest);
     });
   }
 
   /**
-   * Closes the plugin (stop, close) and ends the worker. Graceful first; after `timeoutMs` (or with
-   * `force`) the worker is terminated, which also runs the addons' cleanup hooks that close devices.
+   * Closes the plugin (stop, close) and ends the worker. Graceful first; after `timeoutMs`, at once with
+   * `force`, or as soon as the watchdog finds the worker hung, the worker is terminated, which also runs the
+   * addons' cleanup hooks that close devices. Every caller gets the same promise.
    */
-  async close({ force = false, timeoutMs = 5000 }: { force?: boolean; timeoutMs?: number } = {}): Promise<void> {
-    if (this.closing) return;
-    this.closing = true;
-    const worker = this.worker;
-    this.worker = null;
-    if (worker && !force) {
-      this.worker = worker;
+  close({ force = false, timeoutMs = 5000 }: { force?: boolean; timeoutMs?: number } = {}): Promise<void> {
+    this.closing ??= this.teardown(force, timeoutMs);
+    return this.closing;
+  }
+
+  private async teardown(force: boolean, timeoutMs: number): Promise<void> {
+    this.failedLoss = null;
+    const live = this.live;
+    if (live && !force) {
       try {
         await this.request({ t: 'close' }, timeoutMs);
       } catch (e) {
         this.o.log.warn({ err: e }, 'graceful close failed; terminating the worker');
       }
-      this.worker = null;
     }
-    this.failPending(new CanceledError('source closed'));
-    if (worker) await worker.terminate();
+    if (this.watchdog) clearInterval(this.watchdog);
+    this.live = null;
+    this.settlePending(new CanceledError('source closed'));
+    if (live) await live.worker.terminate();
     this.events.complete();
   }
 }

@@ -5,14 +5,17 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { createClock, monotonicNs } from '../clock.js';
 import { isSourceDefinition, type SourceContext, type SourceDefinition, type SourceEvent, type SourceHandle } from '../contract/v1/index.js';
-import { InvalidStateError, PluginError, serializeError } from '../errors.js';
+import { InvalidOptionError, InvalidStateError, PluginError, serializeError } from '../errors.js';
 import { resolveLogger } from '../log.js';
 import { FrameRingWriter } from '../ring/frame-ring.js';
 import { RingState } from '../ring/layout.js';
 import { SampleRingWriter } from '../ring/sample-ring.js';
 import { checkSpec, createRingForSpec } from '../ring/for-spec.js';
-import type { ControlRequest, WorkerInit, WorkerMessage } from './protocol.js';
+import { HEARTBEAT_MS, type ControlRequest, type WorkerInit, type WorkerMessage } from './protocol.js';
 import { formatCode } from '../formats.js';
+import { PacedLoop } from '../paced-loop.js';
+import { RecordWriter } from '../records-writer.js';
+import { RestartLossCounter } from './restart-loss.js';
 
 const port = parentPort;
 if (!port) throw new Error('@senseflow/core/worker must run in a worker thread (it is started by openSource)');
@@ -20,6 +23,43 @@ if (!port) throw new Error('@senseflow/core/worker must run in a worker thread (
 const init = workerData as WorkerInit;
 const post = (m: WorkerMessage) => port.postMessage(m);
 const event = (e: SourceEvent) => post({ t: 'event', event: e });
+
+// The watchdog's heartbeat: it stops when the event loop stops turning (a hung plugin). Unref'd: it never
+// keeps the worker alive by itself. The beat also drives the restart-loss count below.
+const beat = new Int32Array(init.heartbeat);
+let onBeat: (() => void) | null = null;
+setInterval(() => {
+  Atomics.add(beat, 0, 1);
+  onBeat?.();
+}, HEARTBEAT_MS).unref();
+
+/** Allocates the ring, turning V8's bare "Array buffer allocation failed" into an error that says what and why. */
+function allocateRing(spec: ReturnType<typeof checkSpec>, plugin: string): SharedArrayBuffer {
+  try {
+    return createRingForSpec(spec);
+  } catch (e) {
+    if (!(e instanceof RangeError)) throw e;
+    const size =
+      spec.kind === 'video'
+        ? `${spec.ring.slots} slots × ${spec.ring.slotBytes} bytes`
+        : spec.kind === 'records'
+          ? `${spec.ring.slots} slots × ${spec.fields.length} fields`
+          : `${spec.ring.capacityFrames} frames × ${spec.channels} channels`;
+    const mb = (n: number) => (n >= 1e9 ? `${Math.round(n / 1e9)} GB` : `${Math.round(n / 1e6)} MB`);
+    const want =
+      spec.kind === 'video'
+        ? spec.ring.slots * spec.ring.slotBytes
+        : spec.kind === 'records'
+          ? spec.ring.slots * spec.fields.length * 8
+          : spec.ring.capacityFrames * spec.channels * 4;
+    throw new InvalidOptionError(
+      'ring',
+      `a ring that fits in memory (lower the frame size, slots or buffer length of source '${plugin}')`,
+      `a ring of ${size} ≈ ${mb(want)} that could not be allocated (${e.message})`,
+      { bytes: want },
+    );
+  }
+}
 
 async function loadDefinition(specifier: string): Promise<SourceDefinition<unknown>> {
   let mod: Record<string, unknown>;
@@ -39,9 +79,11 @@ async function main(): Promise<void> {
   const log = resolveLogger({ logLevel: init.logLevel }, { source: def.name, thread: 'worker' });
   const options = def.options.parse(init.options);
   const spec = checkSpec(await def.describe(options), def.name);
-  const sab = init.sab ?? createRingForSpec(spec);
+  const sab = init.sab ?? allocateRing(spec, def.name);
   const abort = new AbortController();
   const clock = createClock();
+  let closed = false;
+  let failed = false;
 
   const base = {
     clock,
@@ -52,8 +94,17 @@ async function main(): Promise<void> {
       event({ type: 'disconnected', atNs: monotonicNs(), reason, details });
     },
     reconnected: (details?: Record<string, unknown>) => event({ type: 'reconnected', atNs: monotonicNs(), details }),
-    error: (err: unknown) => event({ type: 'error', atNs: monotonicNs(), error: serializeError(err) }),
+    // A capture failure is a crash: the host ends this worker and restarts it by policy (once is enough).
+    error: (err: unknown) => {
+      if (closed || failed) return;
+      failed = true;
+      log.error({ err }, 'capture failed');
+      post({ t: 'failed', error: serializeError(err) });
+    },
+    warn: (err: unknown) => event({ type: 'warning', atNs: monotonicNs(), error: serializeError(err) }),
     emit: (name: string, payload?: unknown) => event({ type: 'custom', atNs: monotonicNs(), name, payload }),
+    loop: (o: ConstructorParameters<typeof PacedLoop>[1], tick: ConstructorParameters<typeof PacedLoop>[2]) =>
+      new PacedLoop(clock, { onMissed: spec.kind === 'audio' ? undefined : (n) => writer.reportDrop('driver', n), onError: (e) => base.error(e), ...o }, tick),
   };
   let writer: FrameRingWriter | SampleRingWriter;
   let ctx: SourceContext;
@@ -66,13 +117,24 @@ async function main(): Promise<void> {
       spec.kind === 'video' ? { width: spec.width, height: spec.height, stride: spec.stride, format: formatCode(spec.pixelFormat) } : {};
     const frames = new FrameRingWriter(sab, defaults);
     writer = frames;
-    ctx = { ...base, kind: spec.kind, frames };
+    const records = spec.kind === 'records' ? new RecordWriter(frames, spec.fields.map((f) => f.name), clock.now) : undefined;
+    ctx = { ...base, kind: spec.kind, frames, records };
   }
-  if (init.restartAttempt > 0) writer.reportDrop('restart', 1);
+  // A restart continues the same ring: the next item is flagged as following a gap, and once it arrives
+  // the items lost in between are counted (capture time × rate) under `restart`.
+  const restartLoss = init.restartAttempt > 0 && init.resumeRunning ? new RestartLossCounter(sab, spec) : null;
+  if (init.restartAttempt > 0) writer.markGap();
+  if (restartLoss) {
+    onBeat = () => {
+      const lost = restartLoss.poll();
+      if (lost === null) return;
+      onBeat = null;
+      event({ type: 'resumed', atNs: monotonicNs(), attempt: init.restartAttempt, lost });
+    };
+  }
 
   const handle: SourceHandle = await def.open(ctx, options, spec);
   let running = false;
-  let closed = false;
 
   const serve = async (req: ControlRequest): Promise<unknown> => {
     if (closed) throw new InvalidStateError(`source '${def.name}' is closed`);
@@ -86,6 +148,7 @@ async function main(): Promise<void> {
         }
         return;
       case 'stop':
+        if (restartLoss) onBeat = null; // stopped before resuming: nothing was due, nothing is lost
         if (running) {
           await handle.stop();
           running = false;

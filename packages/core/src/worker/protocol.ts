@@ -13,7 +13,14 @@ export interface WorkerInit {
   /** Present on a restart: the ring to keep writing into. */
   sab?: SharedArrayBuffer;
   restartAttempt: number;
+  /** On a restart: the source was running, so the host starts it again and the gap is counted in items. */
+  resumeRunning: boolean;
+  /** Int32[1] the worker increments every {@link HEARTBEAT_MS} while its event loop turns (the watchdog reads it). */
+  heartbeat: SharedArrayBuffer;
 }
+
+/** How often a source worker beats (ms). The watchdog allows max(1 s, 5 periods) without a beat. */
+export const HEARTBEAT_MS = 100;
 
 export type ControlRequest =
   | { t: 'start'; id: number }
@@ -26,6 +33,8 @@ export type ControlRequest =
 export type WorkerMessage =
   | { t: 'ready'; spec: StreamSpec; sab: SharedArrayBuffer; definition: string }
   | { t: 'fail'; error: SerializedError }
+  /** The plugin reported a capture failure (`ctx.error`): the host treats it as a crash. */
+  | { t: 'failed'; error: SerializedError }
   | { t: 'reply'; id: number; ok: true; value?: unknown }
   | { t: 'reply'; id: number; ok: false; error: SerializedError }
   | { t: 'event'; event: SourceEvent };

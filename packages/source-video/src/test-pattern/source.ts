@@ -47,44 +47,15 @@ export default defineSource<TestPatternOptions>({
     const ctx = c as FrameSourceContext;
     const g = patternGeometry(o.width, o.height, o.pixelFormat);
     const bars = makeBarsRow(g);
-    const periodNs = BigInt(Math.round(1e9 / o.fps));
-    let run: AbortController | null = null;
-
-    async function loop(signal: AbortSignal): Promise<void> {
-      let next = ctx.clock.now();
-      while (!signal.aborted) {
-        await ctx.clock.sleepUntil(next, signal);
-        if (signal.aborted) break;
-        const now = ctx.clock.now();
-        // Behind by more than a period: skip the missed ticks and count them, never burst.
-        const late = (now - next) / periodNs;
-        if (late > 0n) {
-          ctx.frames.reportDrop('driver', Number(late));
-          next += late * periodNs;
-        }
-        next += periodNs;
-        const slot = ctx.frames.begin();
-        if (!slot) continue;
-        const captureNs = ctx.clock.now();
-        renderPattern(slot.data, g, bars, ctx.frames.nextSeq, captureNs);
-        slot.flags = ItemFlags.KEY;
-        ctx.frames.commit(slot, g.stride * o.height, captureNs);
-      }
-    }
-
-    return {
-      start() {
-        run = new AbortController();
-        const signal = run.signal;
-        loop(signal).catch((e) => ctx.error(e));
-      },
-      stop() {
-        run?.abort();
-        run = null;
-      },
-      close() {
-        run?.abort();
-      },
-    };
+    // Paced on absolute deadlines; a tick overdue by more than a period is skipped and counted (`driver`), never burst.
+    const loop = ctx.loop({ hz: o.fps }, () => {
+      const slot = ctx.frames.begin();
+      if (!slot) return; // readers hold every slot: counted as ringFull
+      const captureNs = ctx.clock.now();
+      renderPattern(slot.data, g, bars, ctx.frames.nextSeq, captureNs);
+      slot.flags = ItemFlags.KEY;
+      ctx.frames.commit(slot, g.stride * o.height, captureNs);
+    });
+    return { start: loop.start, stop: loop.stop, close: loop.stop };
   },
 });

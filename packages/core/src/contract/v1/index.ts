@@ -14,10 +14,14 @@
  * - `ctx.frames` / `ctx.samples` is the only writer of its ring; nothing else writes to it.
  * - `start`, `stop` and `close` are never called concurrently; `close` follows a `stop` when running.
  * - Errors thrown from any hook reach the main thread as typed errors with their `code`.
+ * - The worker is supervised: if its event loop stops turning (a hang, e.g. an endless loop) for
+ *   max(1 s, 5 periods), or the plugin calls `ctx.error()`, or it throws uncaught, the host ends the worker
+ *   and, by policy, restarts it on the same ring; the items lost meanwhile are counted under `restart`.
  *
  * Guarantees the plugin gives the host:
  * - `start()` resolves once capture is running and does not block the worker's event loop afterwards
- *   (blocking device calls must use short timeouts and yield, so control messages are served).
+ *   (blocking device calls must use short timeouts and yield, so control messages and the watchdog's
+ *   heartbeat are served; `ctx.loop()` yields for you).
  * - Every item carries its capture time on CLOCK_MONOTONIC (`ctx.clock.now()` is that clock).
  * - Loss is reported with `reportDrop(cause, count)`, never hidden and never a reason to stop.
  * - Device loss is reported with `ctx.disconnected()` and recovery with `ctx.reconnected()`.
@@ -28,6 +32,8 @@ import type { SerializedError } from '../../errors.js';
 import type { FrameRingWriter } from '../../ring/frame-ring.js';
 import type { SampleFormat } from '../../ring/layout.js';
 import type { SampleRingWriter } from '../../ring/sample-ring.js';
+import type { PacedLoop, PacedLoopOptions, PacedTick } from '../../paced-loop.js';
+import type { RecordWriter } from '../../records-writer.js';
 
 export const CONTRACT_VERSION = 1 as const;
 const DEFINITION_BRAND = Symbol.for('senseflow.source-definition');
@@ -104,16 +110,37 @@ export interface SourceContextBase {
   disconnected(reason: string, details?: Record<string, unknown>): void;
   /** Reports that the device is back and streaming again. */
   reconnected(details?: Record<string, unknown>): void;
-  /** Reports a non-fatal error to the main thread (the stream goes on). */
+  /**
+   * Reports that capture failed (e.g. the capture loop threw). This is a crash: the host ends this worker
+   * (a `crashed` event with reason `failed`) and restarts it by policy on the same ring, counting the items
+   * lost meanwhile. Use {@link SourceContextBase.warn} for a problem the stream survives.
+   */
   error(err: unknown): void;
+  /** Reports a problem the stream survives (a `warning` event on `source.events$`; nothing is restarted). */
+  warn(err: unknown): void;
   /** Sends a small custom event to the main thread (`source.events$`). Not for per-frame data. */
   emit(type: string, payload?: unknown): void;
+  /**
+   * A paced loop: calls `tick` on absolute deadlines at `hz` without drift and without catch-up bursts —
+   * overdue ticks are skipped and counted (`loop.missed`; for video and records each missed tick is also a
+   * `driver` drop). A tick that throws ends the loop and is reported with `ctx.error` (a crash, restarted
+   * by policy). Pass `loop.start` / `loop.stop` as the handle's `start` / `stop`.
+   *
+   * @example
+   * ```ts
+   * const loop = ctx.loop({ hz: 100 }, () => ctx.records.write([readSensor()]));
+   * return { start: loop.start, stop: loop.stop, close: loop.stop };
+   * ```
+   */
+  loop(options: PacedLoopOptions, tick: (t: PacedTick) => unknown): PacedLoop;
 }
 
 export interface FrameSourceContext extends SourceContextBase {
   kind: 'video' | 'records';
   /** The writer of this source's frame ring. */
   frames: FrameRingWriter;
+  /** Records streams only: writes one record from its values (sized from `fields`, no byte counting). */
+  records?: RecordWriter;
   samples?: undefined;
 }
 
@@ -197,11 +224,33 @@ export function isSourceDefinition(v: unknown): v is SourceDefinition<unknown> {
 
 // ---- events from a source -----------------------------------------------------------------------
 
+/**
+ * Why a worker was ended: it threw uncaught (`uncaught`), exited by itself (`exited`), its event loop stopped
+ * turning (`hung`: the watchdog), or the plugin reported a capture failure with `ctx.error` (`failed`).
+ */
+export type CrashReason = 'uncaught' | 'exited' | 'hung' | 'failed';
+
+/**
+ * Events on `source.events$`. Supervision: `crashed` (with its reason; `restarting` says whether a restart
+ * follows) → `restarted` → `resumed` (with the items lost, also counted under `drops.restart`), or `failed` once the
+ * restart policy gives up: the source is then in the `error` state (see `source.state`, `stats.state`).
+ */
 export type SourceEvent =
   | { type: 'started' | 'stopped' | 'closed'; atNs: bigint }
   | { type: 'disconnected'; atNs: bigint; reason: string; details?: Record<string, unknown> }
   | { type: 'reconnected'; atNs: bigint; details?: Record<string, unknown> }
+  /** A restart attempt could not reopen the source (another attempt may follow). */
   | { type: 'error'; atNs: bigint; error: SerializedError }
-  | { type: 'crashed'; atNs: bigint; error: SerializedError; restarting: boolean }
+  /** A problem the stream survived (`ctx.warn`). */
+  | { type: 'warning'; atNs: bigint; error: SerializedError }
+  | { type: 'crashed'; atNs: bigint; error: SerializedError; restarting: boolean; reason: CrashReason }
+  /** The worker is back on the same ring (and started again if it was running). */
   | { type: 'restarted'; atNs: bigint; attempt: number }
+  /**
+   * The first item after a restart arrived: `lost` items (audio: frames) were lost between the last item
+   * before the crash and this one (by capture time × rate), also counted under `drops.restart`.
+   */
+  | { type: 'resumed'; atNs: bigint; attempt: number; lost: number }
+  /** Past its restart limit (or with restart off): the source is in the `error` state for good. */
+  | { type: 'failed'; atNs: bigint; error: SerializedError; restarts: number }
   | { type: 'custom'; atNs: bigint; name: string; payload?: unknown };
