@@ -9,7 +9,7 @@
 # they are. Installs the amd64 tools it needs (cross compiler, qemu-user) when missing.
 #
 # Cache: $SENSEFLOW_ARM64_CACHE, default /var/cache/senseflow-arm64 (root) or ~/.cache/senseflow-arm64.
-# About 300 MB; a cold run downloads ~45 MB. Prints the sysroot's path on stdout; progress on stderr.
+# About 180 MB; a cold run downloads ~25 MB. Prints the sysroot's path on stdout; progress on stderr.
 set -euo pipefail
 if [ -n "${SENSEFLOW_ARM64_CACHE:-}" ]; then CACHE=$SENSEFLOW_ARM64_CACHE
 elif [ -w /var/cache ]; then CACHE=/var/cache/senseflow-arm64
@@ -50,4 +50,7 @@ if [ ! -e "$stamp" ]; then
   touch "$stamp"
   log "sysroot ready: $SYSROOT"
 fi
+# qemu -L looks in the sysroot first, then on the host: without its own (empty) conf.d, alsa-lib would read
+# the host's /etc/alsa/conf.d and fail on hooks whose arm64 plugin libraries are not in the sysroot.
+mkdir -p "$SYSROOT/etc/alsa/conf.d"
 echo "$SYSROOT"

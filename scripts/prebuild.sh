@@ -4,6 +4,7 @@
 # Output: packages/<pkg>/native/prebuilds/linux-<arch>/node.napi.node, where node-gyp-build finds them
 # (`npm pack`/`pnpm pack` include them). Each build runs in a scratch copy of native/, so the addon that
 # the monorepo itself loads (native/build/Release) stays the host's own build.
+# A prebuild newer than every source file of its addon is kept (SENSEFLOW_PREBUILD_FORCE=1 rebuilds).
 #   bash scripts/prebuild.sh [x64] [arm64]     (default: both)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -29,6 +30,12 @@ for arch in "${arches[@]}"; do
     *) echo "prebuild: unknown arch '$arch' (x64, arm64)" >&2; exit 2 ;;
   esac
   for pkg in "${ADDONS[@]}"; do
+    out="$pkg/native/prebuilds/linux-$arch/node.napi.node"
+    if [ -z "${SENSEFLOW_PREBUILD_FORCE:-}" ] && [ -e "$out" ] &&
+      [ -z "$(find "$pkg/native" -maxdepth 1 -type f -newer "$out" \( -name '*.cc' -o -name '*.h' -o -name binding.gyp \))" ]; then
+      echo "prebuild: ${pkg##*/} linux-$arch is up to date" >&2
+      continue
+    fi
     work="$SCRATCH/$arch/${pkg##*/}"
     mkdir -p "$work"
     cp "$pkg"/native/binding.gyp "$pkg"/native/*.cc "$work"/
