@@ -13,12 +13,9 @@ T=$(mktemp -d "${TMPDIR:-/tmp}/sf-packed.XXXXXX")
 [ "${1:-}" = --keep ] && echo "test-packed: keeping $T" || trap 'rm -rf "$T"' EXIT
 step() { echo "== test-packed: $*"; }
 
-bash scripts/prebuild.sh x64 arm64
-
-step "pack, publint, attw"
-mkdir -p "$T/tarballs"
+step "pack (scripts/pack.sh), publint, attw"
+bash scripts/pack.sh "$T/tarballs" >/dev/null
 for p in "${PKGS[@]}"; do
-  (cd "packages/$p" && pnpm pack --pack-destination "$T/tarballs" >/dev/null)
   tgz=$(ls "$T"/tarballs/senseflow-"$p"-*.tgz)
   tar -tzf "$tgz" >"$T/$p.files"
   # A packed addon package ships its sources (compile fallback) and both prebuilds, not the local build.
@@ -35,7 +32,7 @@ done
 
 step "npm install the tarballs into a fresh project, no compiler on PATH"
 mkdir -p "$T/app" "$T/bin"
-for tool in node npm npx; do ln -s "$(command -v $tool)" "$T/bin/$tool"; done
+for tool in node npm npx sh; do ln -s "$(command -v $tool)" "$T/bin/$tool"; done
 for tool in cc gcc g++ c++ make; do
   if PATH="$T/bin" command -v "$tool" >/dev/null; then echo "test-packed: $tool is still reachable" >&2; exit 1; fi
 done
