@@ -159,11 +159,25 @@ int main(int argc, char** argv) {
     }
     double t = now() - a; if (i >= 0 && t < best) best = t;
   }
+  if (argc > 6) { FILE* o = fopen(argv[6], "wb"); fwrite(dst, 1, (size_t)w * h * (strcmp(to, "gray8") ? 3 : 1), o); fclose(o); }
   printf("%f\\n", best); return 0;
 }`;
 writeFileSync(`${yuvHarness}.c`, YUV_C);
 if (have('cc', ['-O2', '-o', yuvHarness, `${yuvHarness}.c`, '-lyuv'])) {
-  for (const r of rows.filter((x) => x.from === 'yuyv')) r.libyuv = Number(sh(yuvHarness, [r.file, String(r.w), String(r.h), r.to, String(ITER)]));
+  for (const r of rows.filter((x) => x.from === 'yuyv')) {
+    const out = join(work, 'libyuv.out');
+    r.libyuv = Number(sh(yuvHarness, [r.file, String(r.w), String(r.h), r.to, String(ITER), out]));
+    // How far libyuv's pixels are from senseflow's (which match OpenCV within ±1, see convert.test.ts).
+    const mine = convertFrame({ data: new Uint8Array(readFileSync(r.file)), pixelFormat: 'yuyv', width: r.w, height: r.h }, r.to);
+    const theirs = readFileSync(out);
+    let max = 0, over1 = 0;
+    for (let i = 0; i < mine.length; i++) {
+      const d = Math.abs(mine[i] - theirs[i]);
+      if (d > max) max = d;
+      if (d > 1) over1++;
+    }
+    r.libyuvDiff = { max, over1Pct: (100 * over1) / mine.length };
+  }
 } else console.error('libyuv baseline skipped: cannot compile against libyuv (apt-get install libyuv-dev)');
 
 // ---- report -------------------------------------------------------------------------------------
@@ -178,5 +192,8 @@ for (const r of rows) {
     `${r.size.padEnd(6)} ${r.content.padEnd(7)} ${r.op.padEnd(13)} ${fmt(r.senseflow)} ${x(r.senseflow)} ${fmt(r.libyuv)} ${x(r.libyuv)}  ${fmt(r.opencv)}  ${fmt(r.turbojpeg)}  ${tj}`,
   );
 }
+console.log('libyuv pixels vs senseflow\'s (= OpenCV ±1): max |difference|, share of samples differing by more than 1');
+for (const r of rows.filter((x) => x.libyuvDiff))
+  console.log(`${r.size.padEnd(6)} ${r.content.padEnd(7)} ${r.op.padEnd(13)} max ${String(r.libyuvDiff.max).padStart(3)}  ${r.libyuvDiff.over1Pct.toFixed(2).padStart(6)} %`);
 if (jsonOut) writeFileSync(jsonOut, JSON.stringify({ date: new Date().toISOString(), loadBefore, loadAfter, iter: ITER, rows: rows.map(({ file, ...r }) => r) }, null, 2));
 rmSync(work, { recursive: true, force: true });
