@@ -24,7 +24,7 @@ export default defineConfig({
         test: { name: 'userspace', include: glob('.userspace.test.ts'), testTimeout: 60_000, hookTimeout: 60_000, fileParallelism: false },
       },
       {
-        test: { name: 'packaging', include: glob('.packaging.test.ts'), testTimeout: 480_000, fileParallelism: false },
+        test: { name: 'packaging', include: glob('.packaging.test.ts'), testTimeout: 660_000, fileParallelism: false },
       },
       {
         test: { name: 'kernel', include: glob('.kernel.test.ts'), testTimeout: 180_000, hookTimeout: 180_000, fileParallelism: false },

@@ -22,10 +22,10 @@ async function run(script: string, timeoutMs: number): Promise<void> {
 
 describe('packaging', () => {
   it('packed tarballs install with plain npm and no compiler, publint/attw clean; an example and `npx senseflow demo` run', async () => {
-    await run('scripts/test-packed.sh', 420_000);
+    await run('scripts/test-packed.sh', 600_000);
   });
 
   it('arm64: cross-built prebuilds are aarch64 ELF and their native tests pass under qemu-user', async () => {
-    await run('scripts/test-arm64.sh', 420_000);
+    await run('scripts/test-arm64.sh', 600_000);
   });
 });
