@@ -3,9 +3,10 @@
 # g++-aarch64-linux-gnu against the arm64 -dev packages of scripts/arm64-sysroot.sh, through prebuildify as
 # the release does), checks that they are aarch64 ELF, and runs their unit tests (pixel conversions against
 # the reference, MJPEG decode, FFT against a DFT, ALSA capture through the file plugin) under qemu-user with
-# Debian's nodejs:arm64, in-process (node --test would spawn an arm64 child only qemu can run). Needs the
-# TypeScript build (dist/) of source-video. Nothing arm64 is installed
-# machine-wide. About 2 min warm (the sysroot is cached), plus a ~25 MB download the first time.
+# Debian's nodejs:arm64 — in-process: `node --test` would spawn an arm64 child that only qemu can run.
+# Needs the TypeScript build (dist/) of source-video. Nothing arm64 is installed machine-wide. About 35 s
+# warm (the sysroot is cached, prebuilds are rebuilt when their sources changed), plus a ~25 MB download
+# the first time.
 #   bash scripts/test-arm64.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
