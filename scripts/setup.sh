@@ -10,7 +10,8 @@ profile=${1:-test}
 demo_pkgs=(build-essential python3 pkg-config libasound2-dev libasound2-plugins alsa-utils libturbojpeg0-dev
   libjpeg62-turbo-dev libfftw3-dev ffmpeg)
 test_pkgs=(qemu-system-x86 busybox-static kmod xz-utils cpio v4l-utils v4l2loopback-source pulseaudio
-  pulseaudio-utils sox xvfb x11-xserver-utils python3-numpy python3-opencv chromium nats-server)
+  pulseaudio-utils sox xvfb x11-xserver-utils python3-numpy python3-opencv chromium nats-server
+  g++-aarch64-linux-gnu qemu-user file)  # arm64 prebuilds + tests (scripts/test-arm64.sh)
 pkgs=("${demo_pkgs[@]}")
 [ "$profile" = test ] && pkgs+=("${test_pkgs[@]}")
 

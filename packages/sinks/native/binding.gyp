@@ -9,7 +9,8 @@
       "cflags!": ["-fno-exceptions"],
       "cflags_cc!": ["-fno-exceptions", "-O2"],
       "cflags_cc": ["-std=c++17", "-O3", "-ffast-math", "-Wall", "-Wextra", "-Wno-unused-parameter"],
-      "libraries": ["-lfftw3f", "-lmvec"]
+      "libraries": ["-lfftw3f"],
+      "conditions": [["target_arch=='x64'", {"libraries": ["-lmvec"]}]]
     }
   ]
 }

@@ -16,6 +16,13 @@
 #include <mutex>
 #include <vector>
 
+// x86-64: an AVX2 clone beside the baseline one, picked at load time. Elsewhere (arm64: NEON is baseline) one build.
+#if defined(__x86_64__)
+#define SF_AVX2_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define SF_AVX2_CLONES
+#endif
+
 namespace {
 
 std::mutex& plannerMutex() {
@@ -77,7 +84,7 @@ struct MagParams {
 
 // |X|·gain as amplitude, power or dB for `count` transforms of `bins` bins. Built with -ffast-math so
 // sqrt and log10 vectorize (glibc's libmvec); cloned for AVX2 where the CPU has it.
-__attribute__((target_clones("avx2", "default"))) void magnitudes(const fftwf_complex* x, float* dst, int bins, int count, const MagParams& p) {
+SF_AVX2_CLONES void magnitudes(const fftwf_complex* x, float* dst, int bins, int count, const MagParams& p) {
   const float g2 = p.gain * p.gain, e2 = p.edgeGain * p.edgeGain;
   const float floorPower = std::pow(10.0f, p.floorDb / 10.0f);
   for (int t = 0; t < count; t++) {

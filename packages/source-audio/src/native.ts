@@ -1,8 +1,10 @@
 /**
- * The one place that loads the ALSA addon (`native/build/Release/senseflow_alsa.node`). Everything else
- * goes through {@link alsa}, which loads it on first use — per thread, since the addon is context-aware.
+ * The one place that loads the ALSA addon. Everything else goes through {@link alsa}, which loads it on first
+ * use — per thread, since the addon is context-aware. `node-gyp-build` picks `native/build/Release/` when it
+ * was compiled here, else the prebuild for this platform and CPU (`native/prebuilds/linux-x64|linux-arm64/`).
  */
 import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
 import { NativeError } from '@senseflow/core';
 
 /** What the addon negotiated for an open capture PCM. */
@@ -94,16 +96,17 @@ export function alsa(): AlsaAddon {
   if (addon) return addon;
   const require = createRequire(import.meta.url);
   // src/native.ts and dist/*.js both sit one level below the package root.
-  const path = new URL('../native/build/Release/senseflow_alsa.node', import.meta.url).pathname;
+  const path = fileURLToPath(new URL('../native', import.meta.url));
   try {
-    addon = require(path) as AlsaAddon;
+    addon = (require('node-gyp-build') as (dir: string) => unknown)(path) as AlsaAddon;
   } catch (e) {
-    const reason = (e as Error).message;
+    const reason = (e as Error).message.trim();
     throw new NativeError(
       `could not load the ALSA capture addon (${path}): ${reason}\n` +
         'Possible solutions:\n' +
-        '- install the ALSA library and headers: apt-get install libasound2 libasound2-dev\n' +
-        '- build the addon: pnpm --filter @senseflow/source-audio build\n' +
+        '- install the ALSA library: apt-get install libasound2 (the prebuilt addon links against it)\n' +
+        '- no prebuild for this platform: install build-essential and libasound2-dev, then npm rebuild @senseflow/source-audio\n' +
+        '  (in this repo: pnpm --filter @senseflow/source-audio build)\n' +
         '- check that the addon was built for this Node.js (node -p process.versions.modules)',
       { path, reason },
     );

@@ -1,11 +1,15 @@
 // Conversion kernels. YUV→RGB is BT.601 limited range in 20-bit fixed point with the same coefficients and
 // rounding as OpenCV's COLOR_YUV2RGB_YUYV / COLOR_YUV2RGB_NV12, so results agree with it (±1). Clamping is
 // branch-free (saturating packs in the AVX2 path, cmov / min-max elsewhere), so noise converts as fast as
-// flat content. Dispatch: hand-written AVX2 for packed 4:2:2, compiler-vectorized AVX2 / SSE4.1 variants
-// for the rest, scalar x86-64 as the floor; chosen once at run time from the CPU's features.
+// flat content. Dispatch on x86-64: hand-written AVX2 for packed 4:2:2, compiler-vectorized AVX2 / SSE4.1
+// variants for the rest, scalar x86-64 as the floor; chosen once at run time from the CPU's features.
+// Elsewhere (arm64: NEON is baseline there) one portable build of the same kernels, vectorized by the compiler.
 #include "convert.h"
 
+#if defined(__x86_64__) || defined(__i386__)
+#define SF_X86 1
 #include <immintrin.h>
+#endif
 
 #include <algorithm>
 #include <cstring>
@@ -159,11 +163,16 @@ using PlanarRow = void (*)(const uint8_t*, const uint8_t*, uint8_t*, int);
     }                                                                                                   \
   }
 
+#ifdef SF_X86
 SF_KERNELS(avx2, __attribute__((target("avx2"))))
 SF_KERNELS(sse41, __attribute__((target("sse4.1"))))
 SF_KERNELS(plain, __attribute__((optimize("no-tree-vectorize"))))
+#else
+SF_KERNELS(portable, )
+#endif
 
 
+#ifdef SF_X86
 // Hand-written AVX2 row for packed 4:2:2, 16 pixels per step, bit-exact with the scalar kernels: the same
 // 32-bit fixed-point products (_mm256_mullo_epi32), then saturating packs (int32 → int16 → uint8) do the
 // clamping for free, and byte shuffles interleave the channels.
@@ -256,6 +265,18 @@ PlanarRow pickPlanar(uint32_t out) {
     default: return pickPlanar_plain<UI>(out);
   }
 }
+#else
+template <int Y0, int U, int Y1, int V>
+PackedRow pickPacked(uint32_t out) {
+  if (out == OUT_GRAY8) return yuv422GrayRow<Y0>;
+  return pickPacked_portable<Y0, U, Y1, V>(out);
+}
+
+template <int UI>
+PlanarRow pickPlanar(uint32_t out) {
+  return pickPlanar_portable<UI>(out);
+}
+#endif
 
 long decodeJpeg(const Frame& src, uint8_t* dst, size_t cap, uint32_t out, tjhandle tj, const char** err) {
   int pf;

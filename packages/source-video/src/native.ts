@@ -1,9 +1,11 @@
 /**
- * The only module that loads the V4L2 addon (`native/build/Release/senseflow_v4l2.node`), plus the mapping
- * of the errno names it throws onto senseflow's typed errors. Loading is lazy, so importing this package
- * on a machine without the addon built still works until a camera is actually used.
+ * The only module that loads the V4L2 addon, plus the mapping of the errno names it throws onto senseflow's
+ * typed errors. `node-gyp-build` picks `native/build/Release/senseflow_v4l2.node` when it was compiled here,
+ * else the prebuild for this platform and CPU (`native/prebuilds/linux-x64|linux-arm64/`). Loading is lazy,
+ * so importing this package on a machine without the addon still works until a camera is actually used.
  */
 import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
 import {
   DeviceBusyError,
   DeviceNotFoundError,
@@ -127,18 +129,19 @@ export function v4l2Binding(): V4l2Binding {
   if (binding) return binding;
   const require = createRequire(import.meta.url);
   // dist/*.js and src/*.ts both sit one level below the package root.
-  const path = new URL('../native/build/Release/senseflow_v4l2.node', import.meta.url).pathname;
+  const path = fileURLToPath(new URL('../native', import.meta.url));
   try {
-    binding = require(path) as V4l2Binding;
+    binding = (require('node-gyp-build') as (dir: string) => unknown)(path) as V4l2Binding;
     return binding;
   } catch (e) {
-    const reason = e instanceof Error ? e.message : String(e);
+    const reason = e instanceof Error ? e.message.trim() : String(e);
     throw new NativeError(
       [
         `Could not load the senseflow V4L2 addon (${path}): ${reason}`,
         'Possible solutions:',
-        '- Install the build dependencies: apt-get install -y build-essential libturbojpeg0-dev',
-        '- Build the addon: pnpm --filter @senseflow/source-video build',
+        '- Install libjpeg-turbo: apt-get install -y libturbojpeg0 (the prebuilt addon links against it)',
+        '- No prebuild for this platform: install the build dependencies (apt-get install -y build-essential libturbojpeg0-dev)',
+        '  and rebuild: npm rebuild @senseflow/source-video (in this repo: pnpm --filter @senseflow/source-video build)',
         '- On a machine without V4L2 (not Linux), use the ffmpeg or test-pattern backends instead.',
       ].join('\n'),
       { path, reason },

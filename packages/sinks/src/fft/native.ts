@@ -1,6 +1,7 @@
 /**
- * The one place that loads the FFTW addon (`native/build/Release/senseflow_fft.node`), and the FFTW engine
- * built on it. The addon is context-aware: each worker that calls {@link fftwAddon} gets its own instance
+ * The one place that loads the FFTW addon, and the FFTW engine built on it. `node-gyp-build` picks
+ * `native/build/Release/senseflow_fft.node` when it was compiled here, else the prebuild for this platform
+ * and CPU (`native/prebuilds/linux-x64|linux-arm64/`). The addon is context-aware: each worker that calls {@link fftwAddon} gets its own instance
  * (plans are cached per worker; FFTW's planner is serialized process-wide inside the addon).
  */
 import { createRequire } from 'node:module';
@@ -48,13 +49,12 @@ export function fftwAddon(): FftwAddon {
   if (addon) return addon;
   const require = createRequire(import.meta.url);
   // dist/*.js sits one level below the package root, src/fft/native.ts two.
-  const candidates = ['../native/build/Release/senseflow_fft.node', '../../native/build/Release/senseflow_fft.node'].map((p) =>
-    fileURLToPath(new URL(p, import.meta.url)),
-  );
+  const load = require('node-gyp-build') as (dir: string) => unknown;
+  const candidates = ['../native', '../../native'].map((p) => fileURLToPath(new URL(p, import.meta.url)));
   const reasons: string[] = [];
   for (const path of candidates) {
     try {
-      addon = require(path) as FftwAddon;
+      addon = load(path) as FftwAddon;
       return addon;
     } catch (e) {
       reasons.push(`${path}: ${(e as Error).message.split('\n')[0]}`);
@@ -63,8 +63,9 @@ export function fftwAddon(): FftwAddon {
   throw new NativeError(
     `could not load the FFTW addon:\n  ${reasons.join('\n  ')}\n` +
       'Possible solutions:\n' +
-      '- install FFTW (single precision) and its headers: apt-get install libfftw3-single3 libfftw3-dev\n' +
-      '- build the addon: pnpm --filter @senseflow/sinks build\n' +
+      '- install FFTW (single precision): apt-get install libfftw3-single3 (the prebuilt addon links against it)\n' +
+      '- no prebuild for this platform: install build-essential and libfftw3-dev, then npm rebuild @senseflow/sinks\n' +
+      '  (in this repo: pnpm --filter @senseflow/sinks build)\n' +
       '- check that the addon was built for this Node.js (node -p process.versions.modules)\n' +
       '- or use the pure-JS engine: fftEngine({ engine: "js" }) or SENSEFLOW_FFT=js',
     { candidates, reasons },

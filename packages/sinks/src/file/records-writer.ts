@@ -5,7 +5,10 @@
 import { TextOut } from './out-file.js';
 
 const csvCell = (s: string) => (/[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
-const num = (v: number) => (Number.isFinite(v) ? String(v) : '');
+// ±Infinity is a value (an unlimited cgroup.mem.limit): written `Infinity` in both files (JSON has no
+// literal for it, so a string there). NaN means "no value": null / an empty cell.
+const num = (v: number) => (Number.isNaN(v) ? '' : String(v));
+const json = (v: number) => (Number.isNaN(v) ? null : Number.isFinite(v) ? v : String(v));
 
 export class RecordsWriter {
   private readonly ndjson: TextOut | null;
@@ -19,7 +22,7 @@ export class RecordsWriter {
   write(seq: bigint, captureNs: bigint, receiveNs: bigint, values: Float64Array): void {
     if (this.ndjson) {
       const o: Record<string, string | number | null> = { seq: Number(seq), captureNs: String(captureNs), receiveNs: String(receiveNs) };
-      for (let i = 0; i < this.fields.length; i++) o[this.fields[i]] = Number.isFinite(values[i]) ? values[i] : null;
+      for (let i = 0; i < this.fields.length; i++) o[this.fields[i]] = json(values[i]);
       this.ndjson.line(JSON.stringify(o));
     }
     if (this.csv) {
