@@ -151,6 +151,21 @@ describe('frame ring', () => {
     expect(r.drops().overwritten).toBe(0);
   });
 
+  it('a reader that polls between skipTo and the next commit still gets the item after the skip', () => {
+    const sab = createFrameRing({ slots: 4, slotBytes: 8 });
+    const w = new FrameRingWriter(sab);
+    const r = new FrameRingReader(sab);
+    w.write(new Uint8Array([0]), 1n); // seq 0
+    expect(r.next()!.seq).toBe(0n);
+    w.skipTo(9n); // the sender's next item is seq 9; not written yet
+    expect(r.next()).toBeNull();
+    w.write(new Uint8Array([9]), 2n);
+    const v = r.next()!;
+    expect(v.seq).toBe(9n);
+    expect(v.data[0]).toBe(9);
+    expect(r.drops().driver).toBe(8);
+  });
+
   it('a skip longer than the ring is neither overwritten nor (with count=false) a drop', () => {
     const sab = createFrameRing({ slots: 4, slotBytes: 8 });
     const w = new FrameRingWriter(sab);

@@ -341,7 +341,11 @@ export class FrameRingReader {
       if (this.cursor >= head) return null;
       // Seqs the writer skipped were never written: jump over them without counting.
       const skipTo = Atomics.load(this.v.i64, I64.SKIP_TO);
-      if (this.cursor < skipTo && this.cursor >= Atomics.load(this.v.i64, I64.SKIP_FROM)) this.cursor = skipTo;
+      if (this.cursor < skipTo && this.cursor >= Atomics.load(this.v.i64, I64.SKIP_FROM)) {
+        this.cursor = skipTo;
+        // The skip target is not written yet: stop here, or the item committed next would be passed over.
+        if (this.cursor >= head) return null;
+      }
       const oldest = head - BigInt(this.v.g.slots);
       if (this.cursor < oldest) {
         this.overwritten += Number(oldest - this.cursor);
