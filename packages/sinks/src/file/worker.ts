@@ -283,8 +283,9 @@ function recordsStream(reader: RingConsumer<FrameView>, spec: RecordsSpec): Stre
 
 async function main(): Promise<void> {
   // Attach first (nothing committed from here on is missed), then wait for the origin before storing.
-  // idleMs: wake at least every 250 ms without items, so progress keeps flowing.
-  const reader = new RingConsumer(d.ring, { signal: stop.signal, idleMs: 250 });
+  // Batches of up to 20 ms (files need no lower latency: ~50 wake-ups/s for 48 kHz audio instead of one per
+  // period); idleMs: wake at least every 250 ms without items, so progress keeps flowing.
+  const reader = new RingConsumer(d.ring, { signal: stop.signal, maxDelayMs: 20, idleMs: 250 });
   const spec = d.spec;
   // Start ffmpeg now, so it is up and encoding by the time the first frame comes.
   const encoder = spec.kind === 'video' && !isMjpeg(spec) ? attempt(() => new FfmpegOut(d.file, spec, d.name, d.video)) : null;
