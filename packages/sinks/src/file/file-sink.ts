@@ -58,7 +58,7 @@ const EXT = { video: 'mkv', audio: 'wav', records: 'ndjson' } as const;
 export class FileSink implements AsyncDisposable {
   readonly events$: Observable<FileSinkEvent>;
   private readonly events = new Subject<FileSinkEvent>();
-  private latest: SinkProgress = { items: 0, frames: 0, bytes: 0, drops: {}, firstCaptureNs: null, lastCaptureNs: null, failed: false };
+  private latest: SinkProgress = { items: 0, frames: 0, bytes: 0, drops: {}, firstCaptureNs: null, lastCaptureNs: null, failed: false, failedAtNs: null };
   private done: Promise<SinkSummary>;
   private stopping: Promise<SinkSummary> | null = null;
   private _storage = '';
@@ -165,10 +165,14 @@ export class FileSink implements AsyncDisposable {
   /**
    * Stores what the ring still holds, finalizes the files (WAV sizes, Matroska duration, ffmpeg flushed)
    * and returns the summary. Stop the source first to record everything up to its last item. Idempotent.
+   * With `timeoutMs`, items still waiting after that long are counted (`drops.stopped`) instead of stored,
+   * so stopping an overloaded recording stays prompt.
    */
-  stop(): Promise<SinkSummary> {
+  stop(opts: { timeoutMs?: number } = {}): Promise<SinkSummary> {
     if (!this.stopping) {
-      this.worker.postMessage({ t: 'stop' });
+      if (opts.timeoutMs !== undefined && !(Number.isFinite(opts.timeoutMs) && opts.timeoutMs >= 0))
+        throw new InvalidOptionError('timeoutMs', 'a number of milliseconds ≥ 0', opts.timeoutMs);
+      this.worker.postMessage({ t: 'stop', timeoutMs: opts.timeoutMs });
       this.stopping = this.done.finally(() => this.events.complete());
     }
     return this.stopping;

@@ -19,6 +19,11 @@ export interface VideoOut {
   /** Stores one frame. The payload view must stay untouched until the returned promise settles. */
   writeFrame(data: Uint8Array, ptsUs: number, key: boolean): void | Promise<void>;
   close(lastPtsUs: number): Promise<void>;
+  /**
+   * After close: frames the finished file holds, when that can differ from the frames written (an
+   * encoder confirms its own output); null when every written frame is stored.
+   */
+  readonly storedFrames: number | null;
 }
 
 const PACKED_BPP: Record<string, number> = { yuyv: 2, uyvy: 2, rgb24: 3, bgr24: 3, rgba: 4, gray8: 1 };
@@ -26,6 +31,7 @@ const PACKED_BPP: Record<string, number> = { yuyv: 2, uyvy: 2, rgb24: 3, bgr24: 
 /** MJPEG (or JPEG) frames straight into Matroska. */
 export class MjpegMkvOut implements VideoOut {
   readonly storage = 'mjpeg-passthrough';
+  readonly storedFrames = null;
   private readonly out: OutFile;
   private readonly mkv: MkvWriter;
 
@@ -61,6 +67,26 @@ export function checkFfmpeg(path = 'ffmpeg'): void {
     );
 }
 
+/**
+ * Video packets in a finished file, counted by ffprobe (installed with ffmpeg), or null when it cannot be
+ * counted. What an encoder reports as written is not enough: frames it had buffered when it died are not in the file.
+ */
+export function countPackets(file: string, ffmpegPath = 'ffmpeg'): number | null {
+  const ffprobe = ffmpegPath.replace(/ffmpeg([^/]*)$/, 'ffprobe$1');
+  const r = spawnSync(ffprobe, ['-v', 'error', '-count_packets', '-select_streams', 'v:0', '-show_entries', 'stream=nb_read_packets', '-of', 'csv=p=0', file], {
+    encoding: 'utf8',
+    timeout: 120_000,
+  });
+  if (r.error) return null; // no ffprobe: keep the count of frames handed over
+  const n = Number.parseInt(r.stdout ?? '', 10);
+  return Number.isInteger(n) && n >= 0 ? n : 0; // no file, or nothing readable in it: nothing stored
+}
+
+/** "ffmpeg was killed by SIGKILL" / "ffmpeg exited with code 1". */
+export function exitText(what: string, code: number | null, signal: NodeJS.Signals | null): string {
+  return signal ? `${what} was killed by ${signal}` : `${what} exited with code ${code}`;
+}
+
 /** Raw frames → one ffmpeg process (stdin: our Matroska stream with per-frame capture timestamps). */
 export class FfmpegOut implements VideoOut {
   readonly storage: string;
@@ -69,7 +95,11 @@ export class FfmpegOut implements VideoOut {
   private stderrTail = '';
   private exited: Promise<number | null>;
   private exitCode: number | null | undefined;
+  private exitSignal: NodeJS.Signals | null = null;
   private _bytes = 0;
+  private readonly ffmpeg: string;
+  /** Frames in the finished file (counted after ffmpeg exits), or null when they could not be counted. */
+  storedFrames: number | null = null;
 
   constructor(
     private readonly path: string,
@@ -83,6 +113,7 @@ export class FfmpegOut implements VideoOut {
         choices: ['mjpeg', ...Object.keys(RAW_FOURCC)],
       });
     const ffmpeg = opts.ffmpegPath ?? 'ffmpeg';
+    this.ffmpeg = ffmpeg;
     checkFfmpeg(ffmpeg);
     const codec = opts.codec ?? 'libx264';
     this.storage = `ffmpeg:${codec}`;
@@ -119,8 +150,9 @@ export class FfmpegOut implements VideoOut {
     });
     this.child.stdin!.on('error', () => {}); // EPIPE after ffmpeg died: reported through exit below
     this.exited = new Promise((resolve) =>
-      this.child.on('exit', (code) => {
+      this.child.on('exit', (code, signal) => {
         this.exitCode = code;
+        this.exitSignal = signal;
         resolve(code);
       }),
     );
@@ -150,7 +182,9 @@ export class FfmpegOut implements VideoOut {
   }
 
   private failure(): Error {
-    const why = this.stderrTail.trim().split('\n').slice(-2).join(' | ') || `ffmpeg exited with code ${this.exitCode}`;
+    const why = this.stderrTail.trim().split('\n').slice(-2).join(' | ') || exitText('ffmpeg', this.exitCode ?? null, this.exitSignal);
+    // A signal is news even when ffmpeg printed something before it died.
+    if (this.exitSignal && !why.includes(this.exitSignal)) return ioError('encoding to', this.path, new Error(`${exitText('ffmpeg', null, this.exitSignal)}: ${why}`));
     return ioError('encoding to', this.path, new Error(why));
   }
 
@@ -180,6 +214,8 @@ export class FfmpegOut implements VideoOut {
     const code = await this.exited;
     clearTimeout(timer);
     this.sizeAt = 0;
+    // Stored means in the file: count what ffmpeg actually wrote (it may have died with frames buffered).
+    this.storedFrames = countPackets(this.path, this.ffmpeg);
     if (code !== 0) throw this.failure();
   }
 }

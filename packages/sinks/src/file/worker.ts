@@ -18,7 +18,8 @@ import {
   type SerializedError,
   type VideoSpec,
 } from '@senseflow/core';
-import { TextOut } from './out-file.js';
+import { TextOut, truncateLines } from './out-file.js';
+import { readFileSync } from 'node:fs';
 import type { FromWorker, SinkProgress, SinkSummary, SinkWorkerData, ToWorker } from './protocol.js';
 import { RecordsWriter } from './records-writer.js';
 import { FfmpegOut, isMjpeg, MjpegMkvOut, type VideoOut } from './video-out.js';
@@ -38,6 +39,9 @@ const MAX_FILL_S = 600;
 let stopRequested!: () => void;
 const stopped = new Promise<void>((r) => (stopRequested = r));
 let stopping = false;
+/** Stop with a deadline: items still in the ring after it are counted (`stopped`), not stored. */
+let stopDeadlineNs: bigint | null = null;
+const pastStopDeadline = () => stopDeadlineNs !== null && monotonicNs() > stopDeadlineNs;
 let startRequested!: () => void;
 const started = new Promise<void>((r) => (startRequested = r));
 port.on('message', (m: ToWorker) => {
@@ -47,12 +51,13 @@ port.on('message', (m: ToWorker) => {
     startRequested();
   } else if (m.t === 'stop') {
     stopping = true;
+    if (m.timeoutMs !== undefined) stopDeadlineNs = monotonicNs() + BigInt(Math.round(m.timeoutMs * 1e6));
     startRequested();
     stopRequested();
   }
 });
 
-const state: SinkProgress = { items: 0, frames: 0, bytes: 0, drops: {}, firstCaptureNs: null, lastCaptureNs: null, failed: false };
+const state: SinkProgress = { items: 0, frames: 0, bytes: 0, drops: {}, firstCaptureNs: null, lastCaptureNs: null, failed: false, failedAtNs: null };
 let firstError: SerializedError | null = null;
 const localDrops: Record<string, number> = {};
 const addLocalDrop = (cause: string, n: number) => (localDrops[cause] = (localDrops[cause] ?? 0) + n);
@@ -61,6 +66,7 @@ const addLocalDrop = (cause: string, n: number) => (localDrops[cause] = (localDr
 function fail(e: unknown): void {
   if (state.failed) return;
   state.failed = true;
+  state.failedAtNs = String(monotonicNs());
   firstError = serializeError(e);
   post({ t: 'error', error: firstError });
 }
@@ -104,22 +110,48 @@ function currentDrops(reader: FrameRingReader | SampleRingReader): Record<string
   return out;
 }
 
-/** Writes a ledger line for every cause whose count moved since the last check. */
-function recordDrops(reader: FrameRingReader | SampleRingReader, note?: Record<string, unknown>): void {
+/** Where loss happened: after which stored item (seq, capture time), before which one. */
+interface Place {
+  afterSeq: string | null;
+  afterCaptureNs: string | null;
+  beforeSeq?: string;
+}
+const here = (): Place => ({ afterSeq: lastSeq === null ? null : String(lastSeq), afterCaptureNs: state.lastCaptureNs });
+
+/** Writes a ledger line for every cause whose count moved since the last check, at `place` (default: here). */
+function recordDrops(reader: FrameRingReader | SampleRingReader, note?: Record<string, unknown>, place: Place = here()): void {
   const now = currentDrops(reader);
   for (const [cause, total] of Object.entries(now)) {
     const delta = total - (ledgerTotals[cause] ?? 0);
-    if (delta > 0)
-      ledger?.line(JSON.stringify({ atNs: String(monotonicNs()), cause, count: delta, total, afterSeq: lastSeq === null ? null : String(lastSeq) }));
+    if (delta > 0) ledger?.line(JSON.stringify({ atNs: String(monotonicNs()), cause, count: delta, total, ...place }));
   }
   if (note) ledger?.line(JSON.stringify({ atNs: String(monotonicNs()), ...note }));
   ledgerTotals = now;
   state.drops = now;
 }
 
+/**
+ * A gap in the sequence numbers right before item `seq`: one ledger entry for it, at its place (the loss
+ * counters moved when it happened, so their deltas are this gap's).
+ */
+function gapBefore(reader: FrameRingReader | SampleRingReader, seq: bigint): void {
+  if (lastSeq !== null && seq > lastSeq + 1n) recordDrops(reader, undefined, { ...here(), beforeSeq: String(seq) });
+}
+
 function seen(captureNs: bigint): void {
   if (state.firstCaptureNs === null) state.firstCaptureNs = String(captureNs);
   state.lastCaptureNs = String(captureNs);
+}
+
+/** The place after video sidecar row `index - 1` (index,seq,captureNs,…), for loss found after the fact. */
+function sidecarPlace(path: string, index: number): Place {
+  if (index === 0) return { afterSeq: null, afterCaptureNs: null };
+  try {
+    const row = readFileSync(path, 'utf8').split('\n')[index]?.split(',');
+    return { afterSeq: row?.[1] ?? null, afterCaptureNs: row?.[2] ?? null };
+  } catch {
+    return here();
+  }
 }
 
 // ---- per kind ---------------------------------------------------------------------------------------
@@ -146,6 +178,11 @@ function videoStream(reader: FrameRingReader, spec: VideoSpec, encoder: VideoOut
     async drain() {
       for (let v = reader.next(); v; v = reader.next()) {
         if (v.captureNs < originNs) continue; // captured before the recording began: not part of it
+        if (pastStopDeadline()) {
+          addLocalDrop('stopped', 1);
+          continue;
+        }
+        gapBefore(reader, v.seq);
         if (minBytes && (v.width !== spec.width || v.height !== spec.height || v.byteLength < minBytes)) {
           addLocalDrop('format', 1);
           continue;
@@ -177,7 +214,26 @@ function videoStream(reader: FrameRingReader, spec: VideoSpec, encoder: VideoOut
       } catch (e) {
         fail(e);
       } finally {
-        guarded(() => ts?.close());
+        try {
+          ts?.close();
+        } catch (e) {
+          fail(e);
+        }
+      }
+      // Stored means in the file: frames the encoder never wrote (it died with them buffered) become `io` drops,
+      // noted after the last frame the file does hold, and leave the sidecar.
+      const stored = out?.storedFrames ?? null;
+      if (stored !== null && stored < state.items) {
+        const lost = state.items - stored;
+        const place = sidecarPlace(d.timestamps, stored);
+        state.items = stored;
+        addLocalDrop('io', lost);
+        recordDrops(reader, undefined, place);
+        try {
+          truncateLines(d.timestamps, stored + 1);
+        } catch (e) {
+          fail(e);
+        }
       }
     },
   };
@@ -255,6 +311,7 @@ function recordsStream(reader: FrameRingReader, spec: RecordsSpec): Stream {
     drain() {
       for (let v = reader.next(); v; v = reader.next()) {
         if (v.captureNs < originNs) continue;
+        gapBefore(reader, v.seq);
         seen(v.captureNs);
         lastSeq = v.seq;
         if (state.failed) {
