@@ -14,7 +14,7 @@ import {
   type SenseflowError,
   type StreamSpec,
 } from '@senseflow/core';
-import { checkFfmpeg } from './video-out.js';
+import { checkEncoder, checkFfmpeg } from './video-out.js';
 import type { FromWorker, SinkProgress, SinkSummary, SinkWorkerData, VideoEncodeOptions } from './protocol.js';
 
 /** What a FileSink needs from a source: its ring and spec (a `Source` has both). */
@@ -108,7 +108,10 @@ export class FileSink implements AsyncDisposable {
     if (!opts || typeof opts.dir !== 'string' || !opts.dir) throw new InvalidOptionError('dir', 'a directory path', opts?.dir);
     if (typeof opts.name !== 'string' || !/^[\w.-]+$/.test(opts.name)) throw new InvalidOptionError('name', 'a file-name-safe stream name', opts.name);
     // Raw video needs ffmpeg: say so now, before anything is recorded (MJPEG does not).
-    if (source.spec.kind === 'video' && !['mjpeg', 'jpeg'].includes(source.spec.pixelFormat)) checkFfmpeg(opts.video?.ffmpegPath);
+    if (source.spec.kind === 'video' && !['mjpeg', 'jpeg'].includes(source.spec.pixelFormat)) {
+      checkFfmpeg(opts.video?.ffmpegPath);
+      checkEncoder(opts.video?.codec ?? 'libx264', opts.video?.ffmpegPath);
+    }
     const kind = source.spec.kind;
     const file = join(opts.dir, opts.file ?? `${opts.name}.${EXT[kind]}`);
     const data: SinkWorkerData = {

@@ -87,6 +87,29 @@ export function exitText(what: string, code: number | null, signal: NodeJS.Signa
   return signal ? `${what} was killed by ${signal}` : `${what} exited with code ${code}`;
 }
 
+/** ffmpeg's video encoders (`ffmpeg -encoders`, the V lines), by binary. */
+const encoders = new Map<string, string[]>();
+export function videoEncoders(ffmpegPath = 'ffmpeg'): string[] {
+  let list = encoders.get(ffmpegPath);
+  if (!list) {
+    const r = spawnSync(ffmpegPath, ['-hide_banner', '-encoders'], { encoding: 'utf8', timeout: 10_000 });
+    list = (r.stdout ?? '')
+      .split('\n')
+      .map((l) => /^\s*V[A-Z.]{5}\s+(\S+)/.exec(l)?.[1])
+      .filter((n): n is string => !!n && n !== '=');
+    encoders.set(ffmpegPath, list);
+  }
+  return list;
+}
+
+/** Throws `UnsupportedFormatError` naming the available encoders when ffmpeg lacks video encoder `codec`. */
+export function checkEncoder(codec: string, ffmpegPath = 'ffmpeg'): void {
+  checkFfmpeg(ffmpegPath);
+  const list = videoEncoders(ffmpegPath);
+  if (list.length && !list.includes(codec))
+    throw new UnsupportedFormatError(`ffmpeg has no video encoder '${codec}'; available: ${list.join(', ')}`, { parameter: 'codec', codec, choices: list });
+}
+
 /** Raw frames → one ffmpeg process (stdin: our Matroska stream with per-frame capture timestamps). */
 export class FfmpegOut implements VideoOut {
   readonly storage: string;
@@ -116,6 +139,7 @@ export class FfmpegOut implements VideoOut {
     this.ffmpeg = ffmpeg;
     checkFfmpeg(ffmpeg);
     const codec = opts.codec ?? 'libx264';
+    checkEncoder(codec, ffmpeg);
     this.storage = `ffmpeg:${codec}`;
     // Rows padded past width×bpp: declare the padded width and crop it off in ffmpeg (no copy here).
     const bpp = PACKED_BPP[fmt];

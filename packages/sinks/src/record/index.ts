@@ -4,3 +4,4 @@ export { readManifest, writeManifest, MANIFEST_FILE, MANIFEST_VERSION, type Mani
 export { merge, type MergeOptions, type MergeProgress } from './merge.js';
 export { trimSilence, type TrimResult, type TrimSegment, type TrimSilenceOptions } from './trim-silence.js';
 export { ensureDir } from './ensure-dir.js';
+export { repair, type RepairOptions, type RepairReport, type RepairStreamReport } from './repair.js';
