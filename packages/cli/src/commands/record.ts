@@ -3,6 +3,7 @@
  * "what the computer plays") and system stats into one session directory.
  */
 import { existsSync, readdirSync, rmdirSync } from 'node:fs';
+import type { StreamSpec } from '@senseflow/core';
 import { checkEncoder, openSessionDir } from '@senseflow/sinks';
 import { parseFlags, positiveNumber } from '../args.js';
 import { UsageError } from '../exit-codes.js';
@@ -71,6 +72,17 @@ export function prepareDir(dir: string, overwrite = false): () => void {
   };
 }
 
+/** Why the stored frame size differs from `--size`, if it does (odd sizes: yuyv pairs pixels, H.264/H.265 need 4:2:0). */
+export function sizeNote(width: number | undefined, height: number | undefined, spec: StreamSpec | undefined, codec = 'libx264'): string | null {
+  if (!spec || spec.kind !== 'video' || width === undefined || height === undefined) return null;
+  const notes: string[] = [];
+  if (spec.width !== width || spec.height !== height) notes.push(`--size ${width}x${height}: the source delivers ${spec.width}x${spec.height}${spec.width === width + 1 ? ` (${spec.pixelFormat} needs an even width)` : ''}`);
+  const raw = !['mjpeg', 'jpeg'].includes(spec.pixelFormat);
+  if (raw && ['libx264', 'libx265', 'h264_v4l2m2m'].includes(codec) && (spec.width % 2 || spec.height % 2))
+    notes.push(`${codec} stores ${spec.width & ~1}x${spec.height & ~1} (4:2:0 needs even sizes; use an even --size or --codec ffv1)`);
+  return notes.length ? notes.join('; ') : null;
+}
+
 interface RecordFlags extends InputFlags {
   codec?: string;
   overwrite?: boolean;
@@ -112,6 +124,8 @@ export async function recordCommand(o: Out, argv: string[]): Promise<number> {
     throw e;
   }
   for (const s of streams) o.err(`${s.name}: ${s.device}\n`);
+  const shape = sizeNote(plan.video?.width, plan.video?.height, streams.find((s) => s.name === 'video')?.source.spec, v.codec);
+  if (shape) o.err(`warning: ${shape}\n`);
   o.err(`recording into ${dir}/ — ${duration ? `${duration} s` : 'until Ctrl-C'}\n`);
   const r = await runSession(o, dir, streams, duration, !!v.merge, v.codec ? { codec: v.codec } : undefined, !!v.overwrite);
   if (v.json) o.out(JSON.stringify(r.manifest, null, 2) + '\n');
