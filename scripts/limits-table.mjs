@@ -25,7 +25,7 @@ if (process.argv.includes('--print')) process.stdout.write(table + '\n');
 else {
   const path = new URL('../docs/cli.md', import.meta.url);
   const doc = readFileSync(path, 'utf8');
-  const re = /(<!-- limits:begin[^>]*-->\n)[\s\S]*?(\n<!-- limits:end -->)/;
+  const re = /(<!-- limits:begin[^>]*-->\n)(?:[\s\S]*?\n)?(<!-- limits:end -->)/;
   if (!re.test(doc)) throw new Error('docs/cli.md has no <!-- limits:begin --> … <!-- limits:end --> markers');
-  writeFileSync(path, doc.replace(re, `$1${table}$2`));
+  writeFileSync(path, doc.replace(re, `$1${table}\n$2`));
 }
