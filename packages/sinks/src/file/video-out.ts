@@ -226,8 +226,13 @@ export class FfmpegOut implements VideoOut {
       this.child.once('exit', onExit);
       this.send(data, (err) => {
         this.child.off('exit', onExit);
-        if (err) reject(this.exitCode !== undefined ? this.failure() : ioError('encoding to', this.path, err));
-        else resolve();
+        if (!err) return resolve();
+        // A broken pipe means ffmpeg died: wait (briefly) for its exit, whose status and stderr say why.
+        const timer = setTimeout(() => reject(this.exitCode !== undefined ? this.failure() : ioError('encoding to', this.path, err)), 2000);
+        void this.exited.then(() => {
+          clearTimeout(timer);
+          reject(this.failure());
+        });
       });
     });
   }

@@ -5,3 +5,4 @@ export { merge, type MergeOptions, type MergeProgress } from './merge.js';
 export { trimSilence, type TrimResult, type TrimSegment, type TrimSilenceOptions } from './trim-silence.js';
 export { ensureDir } from './ensure-dir.js';
 export { repair, type RepairOptions, type RepairReport, type RepairStreamReport } from './repair.js';
+export { startSession, CaptureSession, type CaptureSessionOptions, type SourceOpener } from './capture-session.js';
