@@ -28,11 +28,12 @@ function start(args) {
 async function sigterm(args, recordS) {
   const out = join(mkdtempSync(join(tmpdir(), 'sf-stopbench-')), 's');
   const p = start([...args, '--out', out]);
-  for (let t = 0; t < 600 && !/recording into/.test(p.err()); t++) await sleep(50);
+  for (let t = 0; t < 1200 && !/(video [1-9]\d* frames|audio [1-9][\d.]* s)/.test(p.err()); t++) await sleep(50);
   await sleep(recordS * 1000);
   const t0 = performance.now();
   p.child.kill('SIGTERM');
   const { code, at } = await p.exited;
+  if (code !== 0) throw new Error(`senseflow record ${args.join(' ')} exited ${code}:\n${p.err()}`);
   const m = JSON.parse(readFileSync(join(out, 'session.json'), 'utf8'));
   const v = m.streams.find((s) => s.kind === 'video');
   return { ms: at - t0, code, frames: v?.items ?? 0, stopped: v?.drops.stopped ?? 0 };

@@ -64,17 +64,10 @@ export async function runSession(
   const byName = Object.fromEntries(streams.map((s) => [s.name, s.source]));
   const kinds = Object.fromEntries(streams.map((s) => [s.name, s.source.spec.kind]));
   const rates = Object.fromEntries(streams.map((s) => [s.name, s.source.spec.kind === 'audio' ? s.source.spec.rate : 0]));
-  const rec = await record({ dir, overwrite, streams: byName, video, devices: Object.fromEntries(streams.map((s) => [s.name, s.device])) });
   const ioErrors: string[] = [];
   const line = new ProgressLine(o);
-  rec.events$.subscribe((ev) => {
-    line.done();
-    if (ev.type === 'error') {
-      const msg = `${ev.stream}: ${errorLine(ev.error)} — ${ev.stream === 'session' ? 'recording goes on' : 'this stream stores nothing more (counted as drops.io); the others go on'}`;
-      ioErrors.push(msg);
-      o.err(`error: ${msg}\n`);
-    } else o.err(`${ev.stream}: ${sourceEventText(ev.event)}\n`);
-  });
+  // Listen for Ctrl-C / SIGTERM before the sinks open (ffmpeg can take a while to start on a busy machine):
+  // a stop asked for during setup still finalizes.
   let interrupted = false;
   let stopNow!: () => void;
   const stopSignal = new Promise<void>((r) => (stopNow = r));
@@ -91,6 +84,22 @@ export async function runSession(
   };
   process.on('SIGINT', onSigint);
   process.on('SIGTERM', onSigint);
+  let rec: Awaited<ReturnType<typeof record>>;
+  try {
+    rec = await record({ dir, overwrite, streams: byName, video, devices: Object.fromEntries(streams.map((s) => [s.name, s.device])) });
+  } catch (e) {
+    process.off('SIGINT', onSigint);
+    process.off('SIGTERM', onSigint);
+    throw e;
+  }
+  rec.events$.subscribe((ev) => {
+    line.done();
+    if (ev.type === 'error') {
+      const msg = `${ev.stream}: ${errorLine(ev.error)} — ${ev.stream === 'session' ? 'recording goes on' : 'this stream stores nothing more (counted as drops.io); the others go on'}`;
+      ioErrors.push(msg);
+      o.err(`error: ${msg}\n`);
+    } else o.err(`${ev.stream}: ${sourceEventText(ev.event)}\n`);
+  });
   try {
     await Promise.all(streams.map((s) => s.source.start()));
     const timer = setInterval(() => line.update(progressText(rec.progress(), kinds, rates)), o.tty ? 200 : 250);
