@@ -119,8 +119,9 @@ describe('senseflow record: write faults are data', { timeout: 120_000 }, () => 
     for (const s of failed) {
       expect(s.error.message).toMatch(/disk full|No space left/);
       expect(BigInt(s.error.atNs)).toBeGreaterThan(BigInt(m.clock.monotonicNs));
-      expect(s.drops.io).toBeGreaterThan(0);
     }
+    // What the failed streams could not store from then on is counted (a stream may fail only at its last write).
+    expect(failed.some((s: { drops: { io?: number } }) => (s.drops.io ?? 0) > 0)).toBe(true);
     // Each error once on stderr.
     const errors = r.err.split('\n').filter((l) => l.startsWith('error: '));
     expect(errors.length).toBe(new Set(errors).size);
@@ -156,9 +157,9 @@ describe('senseflow record stays in control', { timeout: 120_000 }, () => {
   it.skipIf(!!noFfmpeg)(`at 1000 fps, SIGTERM and --duration stop promptly; the progress line keeps updating${why(noFfmpeg)}`, async () => {
     const dir = join(tmp('fast'), 's');
     const rec = start(['record', '--video', 'test', '--fps', '1000', '--out', dir]);
-    await until(() => (rec.err().match(/video \d+ frames/g) ?? []).length >= 3);
-    const counts = (rec.err().match(/video (\d+) frames/g) ?? []).map((s) => Number(s.split(' ')[1]));
-    expect(counts.at(-1)!).toBeGreaterThan(counts[0]); // the line moves
+    // The progress line keeps moving while the source asks for more than the machine can do.
+    const counts = () => (rec.err().match(/video (\d+) frames/g) ?? []).map((s) => Number(s.split(' ')[1]));
+    await until(() => counts().filter((c) => c > 0).length >= 2 && counts().at(-1)! > counts().find((c) => c > 0)!);
     const t0 = Date.now();
     rec.child.kill('SIGTERM');
     expect(await rec.done).toBe(0);

@@ -70,14 +70,18 @@ describe('recording safety (library)', { timeout: 120_000 }, () => {
     const rows = readFileSync(join(dir, 'g.ndjson'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
     expect(m.streams[0].items).toBe(rows.length);
     expect(m.streams[0].drops).toEqual({ driver: 14 });
-    // Three gaps (seq 3→9, 10→13, 20→28): three entries, each after the item where it happened.
-    const gaps = ledger(dir, 'g').filter((e) => e.cause);
-    expect(gaps.map((e) => [e.afterSeq, e.count, e.cause])).toEqual([
-      ['3', 5, 'driver'],
-      ['10', 2, 'driver'],
-      ['20', 7, 'driver'],
-    ]);
-    for (const e of gaps) if (e.beforeSeq) expect(BigInt(e.beforeSeq)).toBe(BigInt(e.afterSeq) + BigInt(e.count) + 1n);
+    // Three gaps (after seq 3, 10 and 20): entries at exactly those three places — not one lump at the end —
+    // and at each place the entries account for every seq missing there (counted by cause, or noted).
+    const entries = ledger(dir, 'g').filter((e) => e.cause || e.note === 'gap');
+    expect([...new Set(entries.map((e) => e.afterSeq))]).toEqual(['3', '10', '20']);
+    for (const at of ['3', '10', '20']) {
+      const here = entries.filter((e) => e.afterSeq === at);
+      const next = rows[rows.findIndex((x) => String(x.seq) === at) + 1].seq;
+      expect(here.every((e) => e.beforeSeq === String(next))).toBe(true);
+      expect(here.reduce((a, e) => a + (e.count ?? e.missing), 0)).toBe(next - Number(at) - 1);
+    }
+    const gaps = entries.filter((e) => e.cause);
+    expect(gaps.reduce((a, e) => a + e.count, 0)).toBe(14);
     // The capture time of the item before each gap is the one in the data file.
     for (const e of gaps) expect(rows.find((r) => String(r.seq) === e.afterSeq).captureNs).toBe(e.afterCaptureNs);
   });

@@ -118,24 +118,58 @@ interface Place {
 }
 const here = (): Place => ({ afterSeq: lastSeq === null ? null : String(lastSeq), afterCaptureNs: state.lastCaptureNs });
 
-/** Writes a ledger line for every cause whose count moved since the last check, at `place` (default: here). */
-function recordDrops(reader: FrameRingReader | SampleRingReader, note?: Record<string, unknown>, place: Place = here()): void {
+function writeLoss(cause: string, count: number, place: Place): void {
+  ledgerTotals[cause] = (ledgerTotals[cause] ?? 0) + count;
+  ledger?.line(JSON.stringify({ atNs: String(monotonicNs()), cause, count, total: ledgerTotals[cause], ...place }));
+}
+
+/** Causes whose loss can show as a gap in a frame ring's sequence numbers (written where the gap is). */
+const SEQ_VISIBLE = ['overwritten', 'driver', 'disconnect', 'restart'];
+/** Since when seq-visible loss has been counted but not yet met as a gap (null: none pending). */
+let pendingSinceNs: bigint | null = null;
+
+/**
+ * Writes a ledger line for every cause whose count moved since the last check, at `place` (default: here).
+ * In frame streams, loss that can show as a seq gap waits (up to 1 s) for the reader to reach the gap, so it
+ * is written where it happened (see {@link gapBefore}); `final` writes everything left.
+ */
+function recordDrops(reader: FrameRingReader | SampleRingReader, note?: Record<string, unknown>, place: Place = here(), final = false): void {
   const now = currentDrops(reader);
+  const nowNs = monotonicNs();
+  let deferred = false;
   for (const [cause, total] of Object.entries(now)) {
     const delta = total - (ledgerTotals[cause] ?? 0);
-    if (delta > 0) ledger?.line(JSON.stringify({ atNs: String(monotonicNs()), cause, count: delta, total, ...place }));
+    if (delta <= 0) continue;
+    if (d.spec.kind !== 'audio' && !final && SEQ_VISIBLE.includes(cause) && (pendingSinceNs === null || nowNs - pendingSinceNs < 1_000_000_000n)) {
+      pendingSinceNs ??= nowNs;
+      deferred = true;
+      continue;
+    }
+    writeLoss(cause, delta, place);
   }
+  if (!deferred) pendingSinceNs = null;
   if (note) ledger?.line(JSON.stringify({ atNs: String(monotonicNs()), ...note }));
-  ledgerTotals = now;
   state.drops = now;
 }
 
 /**
- * A gap in the sequence numbers right before item `seq`: one ledger entry for it, at its place (the loss
- * counters moved when it happened, so their deltas are this gap's).
+ * A gap in the sequence numbers right before item `seq`: one ledger entry for it, at its place — its size
+ * from the seqs, its cause from the loss counters that moved. Missing seqs no counter explains are noted
+ * (`note: 'gap'`) so they are visible, without being counted twice.
  */
 function gapBefore(reader: FrameRingReader | SampleRingReader, seq: bigint): void {
-  if (lastSeq !== null && seq > lastSeq + 1n) recordDrops(reader, undefined, { ...here(), beforeSeq: String(seq) });
+  if (lastSeq === null || seq <= lastSeq + 1n) return;
+  let n = Number(seq - lastSeq - 1n);
+  const place: Place = { ...here(), beforeSeq: String(seq) };
+  const now = currentDrops(reader);
+  for (const cause of SEQ_VISIBLE) {
+    const take = Math.min(n, (now[cause] ?? 0) - (ledgerTotals[cause] ?? 0));
+    if (take <= 0) continue;
+    writeLoss(cause, take, place);
+    n -= take;
+  }
+  if (n > 0) ledger?.line(JSON.stringify({ atNs: String(monotonicNs()), note: 'gap', missing: n, ...place }));
+  if (SEQ_VISIBLE.every((c) => (now[c] ?? 0) <= (ledgerTotals[c] ?? 0))) pendingSinceNs = null;
 }
 
 function seen(captureNs: bigint): void {
@@ -380,7 +414,7 @@ async function main(): Promise<void> {
   stream.flush(monotonicNs());
   if (reader instanceof FrameRingReader) reader.release();
   await stream.close();
-  recordDrops(reader);
+  recordDrops(reader, undefined, here(), true);
   try {
     ledger?.close();
   } catch (e) {
