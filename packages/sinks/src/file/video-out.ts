@@ -168,7 +168,9 @@ export class FfmpegOut implements VideoOut {
       ...(opts.extraArgs ?? []),
       '-y', path,
     ];
-    this.child = spawn(ffmpeg, args, { stdio: ['pipe', 'ignore', 'pipe'] });
+    // Its own process group: a Ctrl-C in the terminal must reach us, not ffmpeg — we end it by closing its
+    // stdin once the ring is drained (and if we die, the closed pipe ends it just the same).
+    this.child = spawn(ffmpeg, args, { stdio: ['pipe', 'ignore', 'pipe'], detached: true });
     this.child.stderr!.setEncoding('utf8').on('data', (s: string) => {
       this.stderrTail = (this.stderrTail + s).slice(-2000);
     });

@@ -193,7 +193,8 @@ function sidecarPlace(path: string, index: number): Place {
 interface Stream {
   storage: string;
   files: string[];
-  drain(): Promise<void> | void;
+  /** Stores what the ring holds; true when it handed back early with items left (video under overload). */
+  drain(): Promise<boolean | void> | boolean | void;
   flush(nowNs: bigint): void;
   close(): Promise<void>;
 }
@@ -210,7 +211,11 @@ function videoStream(reader: FrameRingReader, spec: VideoSpec, encoder: VideoOut
     storage: out?.storage ?? 'none',
     files: [d.file],
     async drain() {
-      for (let v = reader.next(); v; v = reader.next()) {
+      // Under overload the ring never runs dry: hand back to the loop every 100 ms so progress, sidecars and
+      // the ledger keep flowing (the loop comes straight back: NOTIFY has moved).
+      const budgetEnd = monotonicNs() + 100_000_000n;
+      let more = false;
+      for (let v = reader.next(); v; v = (more = monotonicNs() > budgetEnd) ? null : reader.next()) {
         if (v.captureNs < originNs) continue; // captured before the recording began: not part of it
         if (pastStopDeadline()) {
           addLocalDrop('stopped', 1);
@@ -238,6 +243,7 @@ function videoStream(reader: FrameRingReader, spec: VideoSpec, encoder: VideoOut
         } else addLocalDrop('io', 1);
         state.bytes = out?.bytes ?? 0;
       }
+      return more;
     },
     flush() {
       guarded(() => ts?.flush());
@@ -409,8 +415,8 @@ async function main(): Promise<void> {
     const w = Atomics.waitAsync(notify, I32.NOTIFY, seenNotify, 250);
     if (w.async) await Promise.race([w.value, stopped]);
   }
-  // Stop: take everything the ring still holds, then finalize the files.
-  await stream.drain();
+  // Stop: take everything the ring still holds (past the stop deadline, only counted), then finalize the files.
+  while (await stream.drain()) stream.flush(monotonicNs());
   stream.flush(monotonicNs());
   if (reader instanceof FrameRingReader) reader.release();
   await stream.close();
