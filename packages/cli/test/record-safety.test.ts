@@ -189,7 +189,10 @@ describe('senseflow repair', { timeout: 120_000 }, () => {
     const rec = start(['record', '--video', 'test', '--size', '320x240', '--audio', 'test', '--stats', '--out', dir], { detached: true });
     await until(() => /audio [1-9][\d.]* s/.test(rec.err()));
     await sleep(6000);
+    // ffmpeg runs in a process group of its own: kill it as well (the harshest case — nothing finalizes).
+    const ffmpeg = execFileSync('pgrep', ['-P', String(rec.child.pid), 'ffmpeg'], { encoding: 'utf8' }).trim().split('\n').map(Number);
     process.kill(-rec.child.pid!, 'SIGKILL');
+    for (const pid of ffmpeg) process.kill(pid, 'SIGKILL');
     await rec.done;
     expect(manifest(dir).complete).toBe(false);
     const busy = await run(['record', '--audio', 'test', '--duration', '1', '--out', dir]);

@@ -1,6 +1,6 @@
 // Recording safety through the library: never overwrite, one recorder per directory, one ledger entry per
 // gap, source events in the manifest, repair() of a session cut off by a real kill -9.
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -116,7 +116,10 @@ describe('recording safety (library)', { timeout: 120_000 }, () => {
       child.on('exit', (c) => reject(new Error(`recorder exited early (${c})`)));
     });
     await sleep(2500);
+    // ffmpeg runs in a process group of its own: kill it as well (the harshest case — nothing finalizes).
+    const ffmpeg = execFileSync('pgrep', ['-P', String(child.pid), 'ffmpeg'], { encoding: 'utf8' }).trim().split('\n').map(Number);
     process.kill(-child.pid!, 'SIGKILL');
+    for (const pid of ffmpeg) process.kill(pid, 'SIGKILL');
     await new Promise((r) => child.on('exit', r));
     // The manifest on disk was at most ~1 s behind the data when the kill came.
     const live = readManifest(dir);
