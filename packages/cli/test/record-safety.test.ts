@@ -75,15 +75,17 @@ describe('senseflow record never overwrites', { timeout: 120_000 }, () => {
 
   it('a second recorder into the same directory fails at start (exit 4); the first finishes intact', async () => {
     const dir = join(tmp('two'), 's');
-    const first = start(['record', '--audio', 'test', '--duration', '3', '--out', dir]);
+    // The first runs until told to stop, so the second surely meets it however slow the machine is.
+    const first = start(['record', '--audio', 'test', '--out', dir]);
     await until(() => /audio [\d.]+ s/.test(first.err()));
     const second = await run(['record', '--audio', 'test', '--duration', '1', '--overwrite', '--out', dir]);
     expect(second.code).toBe(ExitCode.busy);
     expect(second.err).toMatch(new RegExp(`is being recorded into by process ${first.child.pid}`));
+    first.child.kill('SIGINT');
     expect(await first.done, first.err()).toBe(0);
     const m = manifest(dir);
     expect(m.complete).toBe(true);
-    expect(m.streams[0].frames / 48000).toBeGreaterThan(2);
+    expect(m.streams[0].frames).toBeGreaterThan(0);
     expect(existsSync(join(dir, 'session.lock'))).toBe(false);
   });
 
