@@ -26,7 +26,8 @@ try {
 }
 
 const rec = await record({ dir, streams });
-rec.events$.subscribe((e) => console.log(`error in ${e.stream}: ${e.error.message}`)); // disk full etc.; capture goes on
+// Write errors (disk full, …; capture goes on) and source events (crash, restart, stall, …), once each.
+rec.events$.subscribe((e) => console.log(e.type === 'error' ? `error in ${e.stream}: ${e.error.message}` : `${e.stream}: source ${e.event.type}`));
 await Promise.all(Object.values(streams).map((s) => s.start()));
 await new Promise((r) => setTimeout(r, seconds * 1000));
 

@@ -26,6 +26,21 @@ export function parseFlags(command: string, argv: string[], options: Options): {
   }
 }
 
+/** A limit from a source package's table (`VIDEO_LIMITS.fps`, …): the same range the library enforces. */
+export interface Limit {
+  min: number;
+  max: number;
+}
+
+/** A number within a limit table's range: "--fps expects a number from 0.01 to 1000, got 'x'". */
+export function numberInLimit(flag: string, v: string | undefined, l: Limit, integer = false): number | undefined {
+  if (v === undefined) return undefined;
+  const n = v.trim() === '' ? NaN : Number(v);
+  if (!Number.isFinite(n) || n < l.min || n > l.max || (integer && !Number.isInteger(n)))
+    throw new UsageError(`${flag} expects ${integer ? 'a whole number' : 'a number'} from ${l.min} to ${l.max}, got '${v}'`);
+  return n;
+}
+
 export function positiveNumber(flag: string, v: string | undefined, max = Infinity): number | undefined {
   if (v === undefined) return undefined;
   const n = Number(v);
@@ -40,10 +55,12 @@ export function positiveInt(flag: string, v: string | undefined, max = Infinity)
   return n;
 }
 
-export function size(v: string | undefined): { width: number; height: number } | undefined {
+export function size(v: string | undefined, w: Limit, h: Limit): { width: number; height: number } | undefined {
   if (v === undefined) return undefined;
   const m = /^(\d+)[xX](\d+)$/.exec(v);
-  if (!m || Number(m[1]) < 16 || Number(m[2]) < 16 || Number(m[1]) > 16384 || Number(m[2]) > 16384)
-    throw new UsageError(`--size expects WIDTHxHEIGHT like 640x480 (16 to 16384 each), got '${v}'`);
-  return { width: Number(m[1]), height: Number(m[2]) };
+  const width = Number(m?.[1]);
+  const height = Number(m?.[2]);
+  if (!m || width < w.min || width > w.max || height < h.min || height > h.max)
+    throw new UsageError(`--size expects WIDTHxHEIGHT like 640x480 (width ${w.min} to ${w.max}, height ${h.min} to ${h.max}), got '${v}'`);
+  return { width, height };
 }

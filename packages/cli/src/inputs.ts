@@ -4,7 +4,10 @@
  */
 import { existsSync, statSync } from 'node:fs';
 import { DeviceBusyError, DeviceNotFoundError, UnsupportedFormatError, type AudioSource, type HostOptions, type RecordsSource, type Source, type VideoSource } from '@senseflow/core';
-import { positiveInt, positiveNumber, size } from './args.js';
+import { AUDIO_LIMITS } from '@senseflow/source-audio/limits';
+import { SYSSTATS_LIMITS } from '@senseflow/source-sysstats/limits';
+import { VIDEO_LIMITS } from '@senseflow/source-video/limits';
+import { numberInLimit, size } from './args.js';
 import { UsageError } from './exit-codes.js';
 import { alsaCaptureNode, describeHolders, deviceHolders } from './holders.js';
 import { loadAudio, loadStats, loadVideo, type CameraLike } from './modules.js';
@@ -75,8 +78,11 @@ export async function openVideo(req: VideoRequest): Promise<Opened<VideoSource>>
     return { source, device: source.spec.description ?? req.input };
   }
   if (!v.mod.openCamera) throw new UnsupportedFormatError('camera capture needs the V4L2 addon of @senseflow/source-video, which this build does not have (try: pnpm build)');
-  const isPath = req.input.startsWith('/');
+  const isPath = req.input.startsWith('/') || req.input.startsWith('.') || /\.\w{2,4}$/.test(req.input);
   if (isPath && !existsSync(req.input)) {
+    // A camera node under /dev, or a file: say which one is missing.
+    if (!req.input.startsWith('/dev/'))
+      throw new DeviceNotFoundError(`no such file: ${req.input} (--video takes a camera, 'test', an existing file or a URL)`, { device: req.input });
     const nodes = v.mod.videoNodes?.() ?? [];
     throw new DeviceNotFoundError(`no such camera: ${req.input} (${nodes.length ? `present: ${nodes.join(', ')}` : 'no /dev/video* found'})`, { device: req.input });
   }
@@ -169,11 +175,12 @@ export interface InputPlan {
  * `verb` is what the command does with them ("record", "serve"); `videoOnly` lists its own video-only flags.
  */
 export function planInputs(v: InputFlags, verb: string, example: string, videoOnly: string[] = []): InputPlan {
-  const sz = size(v.size);
-  const fps = positiveNumber('--fps', v.fps, 1000);
-  const rate = positiveInt('--rate', v.rate, 768000);
-  const channels = positiveInt('--channels', v.channels, 64);
-  const statsHz = positiveNumber('--stats-hz', v['stats-hz'], 1000);
+  // The same limits the sources enforce (one table per option, exported by each source package).
+  const sz = size(v.size, VIDEO_LIMITS.width, VIDEO_LIMITS.height);
+  const fps = numberInLimit('--fps', v.fps, VIDEO_LIMITS.fps);
+  const rate = numberInLimit('--rate', v.rate, AUDIO_LIMITS.rate, true);
+  const channels = numberInLimit('--channels', v.channels, AUDIO_LIMITS.channels, true);
+  const statsHz = numberInLimit('--stats-hz', v['stats-hz'], SYSSTATS_LIMITS.hz);
   if (v.video === '' || v.audio === '') throw new UsageError(`--${v.video === '' ? 'video' : 'audio'} needs a value`);
   if (!v.video && (sz || fps || v['pixel-format'] || videoOnly.length))
     throw new UsageError(`${['--size', '--fps', '--pixel-format', ...videoOnly].join(', ')} apply to video: add --video DEV|test|URL`);

@@ -19,6 +19,7 @@ Commands:
   demo       record ~5 s from the camera, microphone and system stats (or test sources) and show the result
   record     record video, audio and/or system stats into a session directory
   devices    list cameras and audio inputs
+  repair     fix a session directory left by a crash (kill -9, power loss): headers, MKV, session.json
   serve      serve live streams and a dashboard over the network (WebSocket/TCP)
   help       show this help (or 'senseflow <command> --help')
 
@@ -34,11 +35,27 @@ function version(): string {
   }
 }
 
-export const defaultOut = (): Out => ({
-  tty: !!process.stderr.isTTY,
-  out: (s) => void process.stdout.write(s),
-  err: (s) => void process.stderr.write(s),
-});
+/**
+ * stdout/stderr; a reader that went away (`senseflow devices | head`) is not an error: what it does not
+ * read is dropped, and a recording still finishes and finalizes its files.
+ */
+export const defaultOut = (): Out => {
+  const gone = { out: false, err: false };
+  const guard = (stream: NodeJS.WriteStream, k: 'out' | 'err') => {
+    if (stream.listenerCount('error') === 0)
+      stream.on('error', (e: NodeJS.ErrnoException) => {
+        if (e.code === 'EPIPE') gone[k] = true;
+        else throw e;
+      });
+  };
+  guard(process.stdout, 'out');
+  guard(process.stderr, 'err');
+  return {
+    tty: !!process.stderr.isTTY,
+    out: (s) => void (gone.out || process.stdout.write(s)),
+    err: (s) => void (gone.err || process.stderr.write(s)),
+  };
+};
 
 /** Library option names → the flags that set them, so errors speak the command line's language. */
 const FLAGS: Record<string, string> = {
@@ -49,6 +66,8 @@ const FLAGS: Record<string, string> = {
   rate: '--rate',
   channels: '--channels',
   hz: '--stats-hz',
+  dir: '--out',
+  codec: '--codec',
 };
 
 function cliMessage(e: SenseflowError): string {
@@ -70,6 +89,8 @@ export async function main(argv: string[], o: Out = defaultOut()): Promise<numbe
         return await recordCommand(o, rest);
       case 'devices':
         return await devicesCommand(o, rest);
+      case 'repair':
+        return await (await import('./commands/repair.js')).repairCommand(o, rest);
       case 'serve':
         // Loaded on demand: the network server is only needed by this command.
         return await (await import('./commands/serve.js')).serveCommand(o, rest);
@@ -84,7 +105,7 @@ export async function main(argv: string[], o: Out = defaultOut()): Promise<numbe
         o.out(`senseflow ${version()}\n`);
         return ExitCode.ok;
       default:
-        throw new UsageError(`unknown command '${cmd}'`, 'commands: demo, record, devices, serve, help');
+        throw new UsageError(`unknown command '${cmd}'`, 'commands: demo, record, devices, serve, repair, help');
     }
   } catch (e) {
     const code = exitCodeOf(e);

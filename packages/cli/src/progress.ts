@@ -32,12 +32,13 @@ export class ProgressLine {
   private shown = false;
   constructor(private readonly o: Out) {}
 
-  update(text: string): void {
+  /** Shows `text` (off a TTY at most once a second, unless `force`: the final state is always shown). */
+  update(text: string, force = false): void {
     const now = Date.now();
     if (this.o.tty) {
       this.o.err(`\r\x1b[2K${text}`);
       this.shown = true;
-    } else if (now - this.last >= 1000) {
+    } else if (force || now - this.last >= 1000) {
       this.o.err(`${text}\n`);
       this.last = now;
     }

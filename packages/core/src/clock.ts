@@ -38,7 +38,9 @@ export function toWallTime(ns: bigint, a: ClockAnchor = clockAnchor()): Date {
 export const nsToMs = (ns: bigint): number => Number(ns) / 1e6;
 
 const sleepCell = new Int32Array(new SharedArrayBuffer(4));
-
+/** The longest a pacing loop may hold its thread without letting the event loop run (stop messages, timers). */
+const MAX_HOLD_NS = 5_000_000n;
+let lastYieldNs = 0n;
 /**
  * Waits until the monotonic clock reaches `deadlineNs`. Long waits yield to the event loop (setTimeout);
  * the last ≤ 2 ms is a short Atomics.wait so pacing at 1 kHz stays accurate — this blocks the calling
@@ -48,6 +50,12 @@ const sleepCell = new Int32Array(new SharedArrayBuffer(4));
 let lastTurn = 0;
 
 export async function sleepUntil(deadlineNs: bigint, signal?: AbortSignal): Promise<void> {
+  // A loop that is always due (asked for more than it can do) or sleeps only in short Atomics.waits never
+  // reaches the event loop, so its worker would never hear 'stop': yield at least every 5 ms.
+  if (monotonicNs() - lastYieldNs > MAX_HOLD_NS) {
+    await new Promise<void>((r) => setImmediate(r));
+    lastYieldNs = monotonicNs();
+  }
   for (;;) {
     if (signal?.aborted) return;
     const remainingMs = Number(deadlineNs - monotonicNs()) / 1e6;

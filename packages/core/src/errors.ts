@@ -190,6 +190,7 @@ export function deserializeError(s: SerializedError): SenseflowError {
 }
 
 function safeValue(v: unknown): unknown {
+  if (typeof v === 'number' && !Number.isFinite(v)) return String(v); // JSON would turn NaN into null
   if (v === null || ['string', 'number', 'boolean', 'undefined'].includes(typeof v)) return v;
   if (typeof v === 'bigint') return v.toString();
   try {
@@ -203,6 +204,7 @@ function describeValue(v: unknown): string {
   if (typeof v === 'string') return `'${v}'`;
   if (v === undefined) return 'undefined';
   if (typeof v === 'bigint') return `${v}n`;
+  if (typeof v === 'number') return String(v); // NaN, Infinity as themselves (JSON says null)
   try {
     return JSON.stringify(v) ?? String(v);
   } catch {

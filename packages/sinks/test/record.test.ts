@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -104,7 +104,7 @@ describe('recording session', { timeout: 120_000 }, () => {
 
   it.skipIf(!!missing)(`kill -9 mid-recording: every file opens and covers all but ≤ 1 s${why}`, async () => {
     const dir = tempDir('kill');
-    // Its own process group, so the kill takes ffmpeg down too (the harshest case).
+    // Its own process group; ffmpeg has one of its own and is killed too (the harshest case).
     const child = spawn(process.execPath, [new URL('./fixtures/record-child.mjs', import.meta.url).pathname, dir], { detached: true, stdio: ['ignore', 'pipe', 'inherit'] });
     const originNs = await new Promise<bigint>((resolve, reject) => {
       let out = '';
@@ -117,7 +117,9 @@ describe('recording session', { timeout: 120_000 }, () => {
     });
     await sleep(3500);
     const killNs = monotonicNs();
+    const ffmpeg = execFileSync('pgrep', ['-P', String(child.pid), 'ffmpeg'], { encoding: 'utf8' }).trim().split('\n').map(Number);
     process.kill(-child.pid!, 'SIGKILL');
+    for (const pid of ffmpeg) process.kill(pid, 'SIGKILL');
     await new Promise((r) => child.on('exit', r));
     await sleep(300);
     const recorded = Number(killNs - originNs) / 1e9;

@@ -22,3 +22,4 @@ export { chunkCaptureTime, lostFramesBetween, framesToNs, type ReadStamp, type C
 export function openMicrophone(options: Partial<AlsaOptions> = {}, host?: HostOptions): Promise<AudioSource> {
   return openSource(new URL('./alsa-source.js', import.meta.url), options, host) as Promise<AudioSource>;
 }
+export { AUDIO_LIMITS } from './limits.js';

@@ -3,6 +3,7 @@
  * parameter and what would have been accepted.
  */
 import { InvalidOptionError, SAMPLE_FORMATS, bool, intIn, nonEmptyString, numberIn, oneOf, optionsObject, withDefault, type SampleFormat } from '@senseflow/core';
+import { AUDIO_LIMITS } from './limits.js';
 
 export interface AlsaOptions {
   /** ALSA PCM name: `default`, `hw:1,0`, `plughw:CARD=USB,DEV=0`, `pulse`, … Default `default`. */
@@ -47,8 +48,8 @@ export function parseAlsaOptions(raw: unknown): AlsaOptions {
   if (loopback && o.device !== undefined)
     throw new InvalidOptionError('device', 'no device with `loopback: true` (loopback captures the default sink\'s monitor)', o.device);
   const device = withDefault(o.device, 'default', (v) => nonEmptyString('device', v));
-  const rate = withDefault(o.rate, 48000, (v) => intIn('rate', v, 8000, 384000));
-  const channels = withDefault(o.channels, 2, (v) => intIn('channels', v, 1, 32));
+  const rate = withDefault(o.rate, 48000, (v) => intIn('rate', v, AUDIO_LIMITS.rate.min, AUDIO_LIMITS.rate.max));
+  const channels = withDefault(o.channels, 2, (v) => intIn('channels', v, AUDIO_LIMITS.channels.min, AUDIO_LIMITS.channels.max));
   const format = withDefault(o.format, 's16le' as SampleFormat, (v) => oneOf('format', v, SAMPLE_FORMATS));
   const periodFrames = withDefault(o.periodFrames, Math.round(rate / 100), (v) => intIn('periodFrames', v, 16, rate));
   const deviceBufferMs = withDefault(o.deviceBufferMs, 200, (v) => intIn('deviceBufferMs', v, 10, 10_000));

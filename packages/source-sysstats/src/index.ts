@@ -34,3 +34,4 @@ export { parseNetDev, listNetDevNames } from './proc/net-dev.js';
 export { parseDiskstats, listDiskstatsNames, DISKSTATS_SECTOR_BYTES } from './proc/diskstats.js';
 export { parseMilliCelsius, findTemperatureSensors, fieldSegment, type TemperatureSensor } from './proc/thermal.js';
 export { parseCgroupCpuStat, parseCgroupCpuMax, parseCgroupValue, parseCgroupV1Bytes, findCgroupV2, findCgroupV1, type CgroupV2, type CgroupV1 } from './proc/cgroup.js';
+export { SYSSTATS_LIMITS } from './limits.js';

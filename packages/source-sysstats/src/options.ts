@@ -1,4 +1,5 @@
 import { InvalidOptionError, numberIn, oneOf, optionsObject, withDefault } from '@senseflow/core';
+import { SYSSTATS_LIMITS } from './limits.js';
 
 export interface SysStatsOptions {
   /** Records per second, 0.1 to 1000. Default 10. */
@@ -68,7 +69,7 @@ export function resolveSysStatsOptions(raw: unknown): ResolvedSysStatsOptions {
   if (backend === 'procfs' && process.platform !== 'linux')
     throw new InvalidOptionError('backend', `'os' or 'auto' on ${process.platform} (procfs is Linux only)`, backend);
   return {
-    hz: withDefault(o.hz, 10, (v) => numberIn('hz', v, 0.1, 1000)),
+    hz: withDefault(o.hz, 10, (v) => numberIn('hz', v, SYSSTATS_LIMITS.hz.min, SYSSTATS_LIMITS.hz.max)),
     fields: patterns('fields', o.fields),
     pids: [...new Set(pids as number[])],
     nets: patterns('nets', o.nets),

@@ -95,3 +95,4 @@ export { JpegScanner, JpegEvent, type JpegEventCode } from './ffmpeg/jpeg-scanne
 export function openFfmpeg(options: Partial<FfmpegOptions>, host?: HostOptions): Promise<VideoSource> {
   return openSource(new URL('./ffmpeg/source.js', import.meta.url), options, host) as Promise<VideoSource>;
 }
+export { VIDEO_LIMITS } from './limits.js';

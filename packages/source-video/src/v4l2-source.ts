@@ -23,6 +23,7 @@ import { CaptureSession } from './capture-session.js';
 import { V4l2Device, type AppliedFormat } from './device.js';
 import { negotiate, formatFps, type NegotiatedMode } from './negotiate.js';
 import { CONVERTED_OUTPUTS, PIXEL_FORMATS, canProduce, pixelFormatCode, pixelFormatInfo } from './pixel-format.js';
+import { VIDEO_LIMITS } from './limits.js';
 
 export interface V4l2Options {
   device?: string;
@@ -50,9 +51,9 @@ export function parseV4l2Options(raw: unknown): V4l2Options {
   const pixelFormat = withDefault(o.pixelFormat, 'rgb24', format('pixelFormat'));
   return {
     device: opt(o.device, (v) => nonEmptyString('device', v)),
-    width: opt(o.width, (v) => intIn('width', v, 1, 16384)),
-    height: opt(o.height, (v) => intIn('height', v, 1, 16384)),
-    fps: opt(o.fps, (v) => numberIn('fps', v, 0.1, 1000)),
+    width: opt(o.width, (v) => intIn('width', v, VIDEO_LIMITS.width.min, VIDEO_LIMITS.width.max)),
+    height: opt(o.height, (v) => intIn('height', v, VIDEO_LIMITS.height.min, VIDEO_LIMITS.height.max)),
+    fps: opt(o.fps, (v) => numberIn('fps', v, VIDEO_LIMITS.fps.min, VIDEO_LIMITS.fps.max)),
     pixelFormat,
     captureFormat: opt(o.captureFormat, format('captureFormat')),
     buffers: withDefault(o.buffers, 4, (v) => intIn('buffers', v, 2, 32)),

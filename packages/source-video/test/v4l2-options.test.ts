@@ -19,6 +19,7 @@ import {
   parseV4l2Options,
   pixelFormatName,
 } from '@senseflow/source-video';
+import { VIDEO_LIMITS } from '../src/limits.js';
 import { TimestampGuard } from '../src/timestamps.js';
 import { toTypedError } from '../src/native.js';
 
@@ -37,9 +38,9 @@ describe('v4l2 options', () => {
   });
 
   it.each([
-    [{ width: -1 }, 'width', /an integer from 1 to 16384/],
-    [{ height: 1.5 }, 'height', /an integer from 1 to 16384/],
-    [{ fps: 0 }, 'fps', /a number from 0.1 to 1000/],
+    [{ width: -1 }, 'width', new RegExp(`an integer from ${VIDEO_LIMITS.width.min} to ${VIDEO_LIMITS.width.max}`)],
+    [{ height: 1.5 }, 'height', new RegExp(`an integer from ${VIDEO_LIMITS.height.min} to ${VIDEO_LIMITS.height.max}`)],
+    [{ fps: 0 }, 'fps', new RegExp(`a number from ${VIDEO_LIMITS.fps.min} to ${VIDEO_LIMITS.fps.max}`)],
     [{ pixelFormat: 'H.264' }, 'pixelFormat', /one of yuyv, uyvy.*rgb24.*mjpeg/],
     [{ captureFormat: 7 }, 'captureFormat', /one of yuyv/],
     [{ buffers: 1 }, 'buffers', /an integer from 2 to 32/],

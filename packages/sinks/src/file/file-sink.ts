@@ -14,7 +14,7 @@ import {
   type SenseflowError,
   type StreamSpec,
 } from '@senseflow/core';
-import { checkFfmpeg } from './video-out.js';
+import { checkEncoder, checkFfmpeg } from './video-out.js';
 import type { FromWorker, SinkProgress, SinkSummary, SinkWorkerData, VideoEncodeOptions } from './protocol.js';
 
 /** What a FileSink needs from a source: its ring and spec (a `Source` has both). */
@@ -58,7 +58,7 @@ const EXT = { video: 'mkv', audio: 'wav', records: 'ndjson' } as const;
 export class FileSink implements AsyncDisposable {
   readonly events$: Observable<FileSinkEvent>;
   private readonly events = new Subject<FileSinkEvent>();
-  private latest: SinkProgress = { items: 0, frames: 0, bytes: 0, drops: {}, firstCaptureNs: null, lastCaptureNs: null, failed: false };
+  private latest: SinkProgress = { items: 0, frames: 0, bytes: 0, drops: {}, firstCaptureNs: null, lastCaptureNs: null, failed: false, failedAtNs: null };
   private done: Promise<SinkSummary>;
   private stopping: Promise<SinkSummary> | null = null;
   private _storage = '';
@@ -108,7 +108,10 @@ export class FileSink implements AsyncDisposable {
     if (!opts || typeof opts.dir !== 'string' || !opts.dir) throw new InvalidOptionError('dir', 'a directory path', opts?.dir);
     if (typeof opts.name !== 'string' || !/^[\w.-]+$/.test(opts.name)) throw new InvalidOptionError('name', 'a file-name-safe stream name', opts.name);
     // Raw video needs ffmpeg: say so now, before anything is recorded (MJPEG does not).
-    if (source.spec.kind === 'video' && !['mjpeg', 'jpeg'].includes(source.spec.pixelFormat)) checkFfmpeg(opts.video?.ffmpegPath);
+    if (source.spec.kind === 'video' && !['mjpeg', 'jpeg'].includes(source.spec.pixelFormat)) {
+      checkFfmpeg(opts.video?.ffmpegPath);
+      checkEncoder(opts.video?.codec ?? 'libx264', opts.video?.ffmpegPath);
+    }
     const kind = source.spec.kind;
     const file = join(opts.dir, opts.file ?? `${opts.name}.${EXT[kind]}`);
     const data: SinkWorkerData = {
@@ -165,10 +168,14 @@ export class FileSink implements AsyncDisposable {
   /**
    * Stores what the ring still holds, finalizes the files (WAV sizes, Matroska duration, ffmpeg flushed)
    * and returns the summary. Stop the source first to record everything up to its last item. Idempotent.
+   * With `timeoutMs`, items still waiting after that long are counted (`drops.stopped`) instead of stored,
+   * so stopping an overloaded recording stays prompt.
    */
-  stop(): Promise<SinkSummary> {
+  stop(opts: { timeoutMs?: number } = {}): Promise<SinkSummary> {
     if (!this.stopping) {
-      this.worker.postMessage({ t: 'stop' });
+      if (opts.timeoutMs !== undefined && !(Number.isFinite(opts.timeoutMs) && opts.timeoutMs >= 0))
+        throw new InvalidOptionError('timeoutMs', 'a number of milliseconds ≥ 0', opts.timeoutMs);
+      this.worker.postMessage({ t: 'stop', timeoutMs: opts.timeoutMs });
       this.stopping = this.done.finally(() => this.events.complete());
     }
     return this.stopping;

@@ -3,7 +3,7 @@
  * the ring's SharedArrayBuffer to the kernel without a copy, and a failure (disk full, unwritable path)
  * surfaces right where it happens as an {@link IOError}.
  */
-import { closeSync, fsyncSync, openSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, ftruncateSync, openSync, readFileSync, truncateSync, writeSync } from 'node:fs';
 import { IOError } from '@senseflow/core';
 
 export function ioError(what: string, path: string, e: unknown): IOError {
@@ -25,16 +25,25 @@ export class OutFile {
     }
   }
 
-  /** Appends all of `data` (looping over short writes). On failure the file keeps its valid prefix. */
+  /**
+   * Appends all of `data` (looping over short writes), or nothing: on failure (disk full) the part that
+   * did get written is cut off again, so a file never ends in half a line, half a frame or half a sample.
+   */
   append(data: Uint8Array): void {
     let done = 0;
     try {
       while (done < data.byteLength) done += writeSync(this.fd, data, done, data.byteLength - done, this.size + done);
     } catch (e) {
+      if (done > 0) {
+        try {
+          ftruncateSync(this.fd, this.size);
+        } catch {
+          // the file keeps a partial tail; repair() cuts it
+        }
+      }
       throw ioError('cannot write', this.path, e);
-    } finally {
-      this.size += done;
     }
+    this.size += done;
   }
 
   /** Overwrites bytes at `offset` (header fields; never grows the file past what exists). */
@@ -100,4 +109,27 @@ export class TextOut {
       this.file.close();
     }
   }
+}
+
+/**
+ * Cuts a line-oriented file after its first `keep` lines (or after its last complete line when `keep` is
+ * undefined). Returns the number of lines removed (a torn last line counts as one).
+ */
+export function truncateLines(path: string, keep?: number): number {
+  const text = readFileSync(path);
+  let end = 0;
+  let lines = 0;
+  let total = 0;
+  for (let i = 0; i < text.length; i++) {
+    if (text[i] !== 10) continue;
+    total++;
+    if (keep === undefined || lines < keep) {
+      lines++;
+      end = i + 1;
+    }
+  }
+  const torn = text.length > 0 && text[text.length - 1] !== 10 ? 1 : 0;
+  if (end === text.length) return 0;
+  truncateSync(path, end);
+  return total - lines + torn;
 }

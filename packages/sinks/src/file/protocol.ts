@@ -49,6 +49,8 @@ export interface SinkProgress {
   lastCaptureNs: string | null;
   /** True once a write failed: the sink keeps reading (and counting) but stores nothing more. */
   failed: boolean;
+  /** When the write failed (CLOCK_MONOTONIC ns), or null. */
+  failedAtNs: string | null;
 }
 
 export interface SinkSummary extends SinkProgress {
@@ -62,7 +64,7 @@ export interface SinkSummary extends SinkProgress {
 }
 
 /** `start` carries the time origin: CLOCK_MONOTONIC ns (decimal string) that container time 0 stands for, and its wall-clock ms. */
-export type ToWorker = { t: 'start'; originNs: string; originWallMs: number } | { t: 'stop' };
+export type ToWorker = { t: 'start'; originNs: string; originWallMs: number } | { t: 'stop'; timeoutMs?: number };
 export type FromWorker =
   | { t: 'ready' }
   | { t: 'started'; storage: string }

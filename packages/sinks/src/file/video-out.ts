@@ -19,6 +19,11 @@ export interface VideoOut {
   /** Stores one frame. The payload view must stay untouched until the returned promise settles. */
   writeFrame(data: Uint8Array, ptsUs: number, key: boolean): void | Promise<void>;
   close(lastPtsUs: number): Promise<void>;
+  /**
+   * After close: frames the finished file holds, when that can differ from the frames written (an
+   * encoder confirms its own output); null when every written frame is stored.
+   */
+  readonly storedFrames: number | null;
 }
 
 const PACKED_BPP: Record<string, number> = { yuyv: 2, uyvy: 2, rgb24: 3, bgr24: 3, rgba: 4, gray8: 1 };
@@ -26,6 +31,7 @@ const PACKED_BPP: Record<string, number> = { yuyv: 2, uyvy: 2, rgb24: 3, bgr24: 
 /** MJPEG (or JPEG) frames straight into Matroska. */
 export class MjpegMkvOut implements VideoOut {
   readonly storage = 'mjpeg-passthrough';
+  readonly storedFrames = null;
   private readonly out: OutFile;
   private readonly mkv: MkvWriter;
 
@@ -61,6 +67,49 @@ export function checkFfmpeg(path = 'ffmpeg'): void {
     );
 }
 
+/**
+ * Video packets in a finished file, counted by ffprobe (installed with ffmpeg), or null when it cannot be
+ * counted. What an encoder reports as written is not enough: frames it had buffered when it died are not in the file.
+ */
+export function countPackets(file: string, ffmpegPath = 'ffmpeg'): number | null {
+  const ffprobe = ffmpegPath.replace(/ffmpeg([^/]*)$/, 'ffprobe$1');
+  const r = spawnSync(ffprobe, ['-v', 'error', '-count_packets', '-select_streams', 'v:0', '-show_entries', 'stream=nb_read_packets', '-of', 'csv=p=0', file], {
+    encoding: 'utf8',
+    timeout: 120_000,
+  });
+  if (r.error) return null; // no ffprobe: keep the count of frames handed over
+  const n = Number.parseInt(r.stdout ?? '', 10);
+  return Number.isInteger(n) && n >= 0 ? n : 0; // no file, or nothing readable in it: nothing stored
+}
+
+/** "ffmpeg was killed by SIGKILL" / "ffmpeg exited with code 1". */
+export function exitText(what: string, code: number | null, signal: NodeJS.Signals | null): string {
+  return signal ? `${what} was killed by ${signal}` : `${what} exited with code ${code}`;
+}
+
+/** ffmpeg's video encoders (`ffmpeg -encoders`, the V lines), by binary. */
+const encoders = new Map<string, string[]>();
+export function videoEncoders(ffmpegPath = 'ffmpeg'): string[] {
+  let list = encoders.get(ffmpegPath);
+  if (!list) {
+    const r = spawnSync(ffmpegPath, ['-hide_banner', '-encoders'], { encoding: 'utf8', timeout: 10_000 });
+    list = (r.stdout ?? '')
+      .split('\n')
+      .map((l) => /^\s*V[A-Z.]{5}\s+(\S+)/.exec(l)?.[1])
+      .filter((n): n is string => !!n && n !== '=');
+    encoders.set(ffmpegPath, list);
+  }
+  return list;
+}
+
+/** Throws `UnsupportedFormatError` naming the available encoders when ffmpeg lacks video encoder `codec`. */
+export function checkEncoder(codec: string, ffmpegPath = 'ffmpeg'): void {
+  checkFfmpeg(ffmpegPath);
+  const list = videoEncoders(ffmpegPath);
+  if (list.length && !list.includes(codec))
+    throw new UnsupportedFormatError(`ffmpeg has no video encoder '${codec}'; available: ${list.join(', ')}`, { parameter: 'codec', codec, choices: list });
+}
+
 /** Raw frames → one ffmpeg process (stdin: our Matroska stream with per-frame capture timestamps). */
 export class FfmpegOut implements VideoOut {
   readonly storage: string;
@@ -69,7 +118,11 @@ export class FfmpegOut implements VideoOut {
   private stderrTail = '';
   private exited: Promise<number | null>;
   private exitCode: number | null | undefined;
+  private exitSignal: NodeJS.Signals | null = null;
   private _bytes = 0;
+  private readonly ffmpeg: string;
+  /** Frames in the finished file (counted after ffmpeg exits), or null when they could not be counted. */
+  storedFrames: number | null = null;
 
   constructor(
     private readonly path: string,
@@ -83,8 +136,10 @@ export class FfmpegOut implements VideoOut {
         choices: ['mjpeg', ...Object.keys(RAW_FOURCC)],
       });
     const ffmpeg = opts.ffmpegPath ?? 'ffmpeg';
+    this.ffmpeg = ffmpeg;
     checkFfmpeg(ffmpeg);
     const codec = opts.codec ?? 'libx264';
+    checkEncoder(codec, ffmpeg);
     this.storage = `ffmpeg:${codec}`;
     // Rows padded past width×bpp: declare the padded width and crop it off in ffmpeg (no copy here).
     const bpp = PACKED_BPP[fmt];
@@ -113,14 +168,17 @@ export class FfmpegOut implements VideoOut {
       ...(opts.extraArgs ?? []),
       '-y', path,
     ];
-    this.child = spawn(ffmpeg, args, { stdio: ['pipe', 'ignore', 'pipe'] });
+    // Its own process group: a Ctrl-C in the terminal must reach us, not ffmpeg — we end it by closing its
+    // stdin once the ring is drained (and if we die, the closed pipe ends it just the same).
+    this.child = spawn(ffmpeg, args, { stdio: ['pipe', 'ignore', 'pipe'], detached: true });
     this.child.stderr!.setEncoding('utf8').on('data', (s: string) => {
       this.stderrTail = (this.stderrTail + s).slice(-2000);
     });
     this.child.stdin!.on('error', () => {}); // EPIPE after ffmpeg died: reported through exit below
     this.exited = new Promise((resolve) =>
-      this.child.on('exit', (code) => {
+      this.child.on('exit', (code, signal) => {
         this.exitCode = code;
+        this.exitSignal = signal;
         resolve(code);
       }),
     );
@@ -150,7 +208,9 @@ export class FfmpegOut implements VideoOut {
   }
 
   private failure(): Error {
-    const why = this.stderrTail.trim().split('\n').slice(-2).join(' | ') || `ffmpeg exited with code ${this.exitCode}`;
+    const why = this.stderrTail.trim().split('\n').slice(-2).join(' | ') || exitText('ffmpeg', this.exitCode ?? null, this.exitSignal);
+    // A signal is news even when ffmpeg printed something before it died.
+    if (this.exitSignal && !why.includes(this.exitSignal)) return ioError('encoding to', this.path, new Error(`${exitText('ffmpeg', null, this.exitSignal)}: ${why}`));
     return ioError('encoding to', this.path, new Error(why));
   }
 
@@ -168,8 +228,13 @@ export class FfmpegOut implements VideoOut {
       this.child.once('exit', onExit);
       this.send(data, (err) => {
         this.child.off('exit', onExit);
-        if (err) reject(this.exitCode !== undefined ? this.failure() : ioError('encoding to', this.path, err));
-        else resolve();
+        if (!err) return resolve();
+        // A broken pipe means ffmpeg died: wait (briefly) for its exit, whose status and stderr say why.
+        const timer = setTimeout(() => reject(this.exitCode !== undefined ? this.failure() : ioError('encoding to', this.path, err)), 2000);
+        void this.exited.then(() => {
+          clearTimeout(timer);
+          reject(this.failure());
+        });
       });
     });
   }
@@ -180,6 +245,8 @@ export class FfmpegOut implements VideoOut {
     const code = await this.exited;
     clearTimeout(timer);
     this.sizeAt = 0;
+    // Stored means in the file: count what ffmpeg actually wrote (it may have died with frames buffered).
+    this.storedFrames = countPackets(this.path, this.ffmpeg);
     if (code !== 0) throw this.failure();
   }
 }

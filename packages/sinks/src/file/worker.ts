@@ -17,7 +17,8 @@ import {
   type SerializedError,
   type VideoSpec,
 } from '@senseflow/core';
-import { TextOut } from './out-file.js';
+import { TextOut, truncateLines } from './out-file.js';
+import { readFileSync } from 'node:fs';
 import type { FromWorker, SinkProgress, SinkSummary, SinkWorkerData, ToWorker } from './protocol.js';
 import { RecordsWriter } from './records-writer.js';
 import { FfmpegOut, isMjpeg, MjpegMkvOut, type VideoOut } from './video-out.js';
@@ -34,6 +35,9 @@ const PROGRESS_EVERY_NS = 250_000_000n;
 const MAX_FILL_S = 600;
 
 const stop = new AbortController();
+/** Stop with a deadline: items still in the ring after it are counted (`stopped`), not stored. */
+let stopDeadlineNs: bigint | null = null;
+const pastStopDeadline = () => stopDeadlineNs !== null && monotonicNs() > stopDeadlineNs;
 let startRequested!: () => void;
 const started = new Promise<void>((r) => (startRequested = r));
 port.on('message', (m: ToWorker) => {
@@ -42,12 +46,13 @@ port.on('message', (m: ToWorker) => {
     originWallMs = m.originWallMs;
     startRequested();
   } else if (m.t === 'stop') {
+    if (m.timeoutMs !== undefined) stopDeadlineNs = monotonicNs() + BigInt(Math.round(m.timeoutMs * 1e6));
     startRequested();
     stop.abort();
   }
 });
 
-const state: SinkProgress = { items: 0, frames: 0, bytes: 0, drops: {}, firstCaptureNs: null, lastCaptureNs: null, failed: false };
+const state: SinkProgress = { items: 0, frames: 0, bytes: 0, drops: {}, firstCaptureNs: null, lastCaptureNs: null, failed: false, failedAtNs: null };
 let firstError: SerializedError | null = null;
 const localDrops: Record<string, number> = {};
 const addLocalDrop = (cause: string, n: number) => (localDrops[cause] = (localDrops[cause] ?? 0) + n);
@@ -56,6 +61,7 @@ const addLocalDrop = (cause: string, n: number) => (localDrops[cause] = (localDr
 function fail(e: unknown): void {
   if (state.failed) return;
   state.failed = true;
+  state.failedAtNs = String(monotonicNs());
   firstError = serializeError(e);
   post({ t: 'error', error: firstError });
 }
@@ -101,17 +107,66 @@ function currentDrops(reader: Reader): Record<string, number> {
   return out;
 }
 
-/** Writes a ledger line for every cause whose count moved since the last check. */
-function recordDrops(reader: Reader, note?: Record<string, unknown>): void {
+/** Where loss happened: after which stored item (seq, capture time), before which one. */
+interface Place {
+  afterSeq: string | null;
+  afterCaptureNs: string | null;
+  beforeSeq?: string;
+}
+const here = (): Place => ({ afterSeq: lastSeq === null ? null : String(lastSeq), afterCaptureNs: state.lastCaptureNs });
+
+function writeLoss(cause: string, count: number, place: Place): void {
+  ledgerTotals[cause] = (ledgerTotals[cause] ?? 0) + count;
+  ledger?.line(JSON.stringify({ atNs: String(monotonicNs()), cause, count, total: ledgerTotals[cause], ...place }));
+}
+
+/** Causes whose loss can show as a gap in a frame ring's sequence numbers (written where the gap is). */
+const SEQ_VISIBLE = ['overwritten', 'driver', 'disconnect', 'restart'];
+/** Since when seq-visible loss has been counted but not yet met as a gap (null: none pending). */
+let pendingSinceNs: bigint | null = null;
+
+/**
+ * Writes a ledger line for every cause whose count moved since the last check, at `place` (default: here).
+ * In frame streams, loss that can show as a seq gap waits (up to 1 s) for the reader to reach the gap, so it
+ * is written where it happened (see {@link gapBefore}); `final` writes everything left.
+ */
+function recordDrops(reader: Reader, note?: Record<string, unknown>, place: Place = here(), final = false): void {
   const now = currentDrops(reader);
+  const nowNs = monotonicNs();
+  let deferred = false;
   for (const [cause, total] of Object.entries(now)) {
     const delta = total - (ledgerTotals[cause] ?? 0);
-    if (delta > 0)
-      ledger?.line(JSON.stringify({ atNs: String(monotonicNs()), cause, count: delta, total, afterSeq: lastSeq === null ? null : String(lastSeq) }));
+    if (delta <= 0) continue;
+    if (d.spec.kind !== 'audio' && !final && SEQ_VISIBLE.includes(cause) && (pendingSinceNs === null || nowNs - pendingSinceNs < 1_000_000_000n)) {
+      pendingSinceNs ??= nowNs;
+      deferred = true;
+      continue;
+    }
+    writeLoss(cause, delta, place);
   }
+  if (!deferred) pendingSinceNs = null;
   if (note) ledger?.line(JSON.stringify({ atNs: String(monotonicNs()), ...note }));
-  ledgerTotals = now;
   state.drops = now;
+}
+
+/**
+ * A gap in the sequence numbers right before item `seq`: one ledger entry for it, at its place — its size
+ * from the seqs, its cause from the loss counters that moved. Missing seqs no counter explains are noted
+ * (`note: 'gap'`) so they are visible, without being counted twice.
+ */
+function gapBefore(reader: Reader, seq: bigint): void {
+  if (lastSeq === null || seq <= lastSeq + 1n) return;
+  let n = Number(seq - lastSeq - 1n);
+  const place: Place = { ...here(), beforeSeq: String(seq) };
+  const now = currentDrops(reader);
+  for (const cause of SEQ_VISIBLE) {
+    const take = Math.min(n, (now[cause] ?? 0) - (ledgerTotals[cause] ?? 0));
+    if (take <= 0) continue;
+    writeLoss(cause, take, place);
+    n -= take;
+  }
+  if (n > 0) ledger?.line(JSON.stringify({ atNs: String(monotonicNs()), note: 'gap', missing: n, ...place }));
+  if (SEQ_VISIBLE.every((c) => (now[c] ?? 0) <= (ledgerTotals[c] ?? 0))) pendingSinceNs = null;
 }
 
 function seen(captureNs: bigint): void {
@@ -119,12 +174,24 @@ function seen(captureNs: bigint): void {
   state.lastCaptureNs = String(captureNs);
 }
 
+/** The place after video sidecar row `index - 1` (index,seq,captureNs,…), for loss found after the fact. */
+function sidecarPlace(path: string, index: number): Place {
+  if (index === 0) return { afterSeq: null, afterCaptureNs: null };
+  try {
+    const row = readFileSync(path, 'utf8').split('\n')[index]?.split(',');
+    return { afterSeq: row?.[1] ?? null, afterCaptureNs: row?.[2] ?? null };
+  } catch {
+    return here();
+  }
+}
+
 // ---- per kind ---------------------------------------------------------------------------------------
 
 interface Stream {
   storage: string;
   files: string[];
-  drain(): Promise<void> | void;
+  /** Stores what the ring holds; true when it handed back early with items left (video under overload). */
+  drain(): Promise<boolean | void> | boolean | void;
   flush(nowNs: bigint): void;
   close(): Promise<void>;
 }
@@ -141,8 +208,17 @@ function videoStream(reader: RingConsumer<FrameView>, spec: VideoSpec, encoder: 
     storage: out?.storage ?? 'none',
     files: [d.file],
     async drain() {
-      for (let v = reader.take(); v; v = reader.take()) {
+      // Under overload the ring never runs dry: hand back to the loop every 100 ms so progress, sidecars and
+      // the ledger keep flowing (the consumer's next wait() returns at once: items are pending).
+      const budgetEnd = monotonicNs() + 100_000_000n;
+      let more = false;
+      for (let v = reader.take(); v; v = (more = monotonicNs() > budgetEnd) ? null : reader.take()) {
         if (v.captureNs < originNs) continue; // captured before the recording began: not part of it
+        if (pastStopDeadline()) {
+          addLocalDrop('stopped', 1);
+          continue;
+        }
+        gapBefore(reader, v.seq);
         if (minBytes && (v.width !== spec.width || v.height !== spec.height || v.byteLength < minBytes)) {
           addLocalDrop('format', 1);
           continue;
@@ -164,6 +240,7 @@ function videoStream(reader: RingConsumer<FrameView>, spec: VideoSpec, encoder: 
         } else addLocalDrop('io', 1);
         state.bytes = out?.bytes ?? 0;
       }
+      return more;
     },
     flush() {
       guarded(() => ts?.flush());
@@ -174,7 +251,26 @@ function videoStream(reader: RingConsumer<FrameView>, spec: VideoSpec, encoder: 
       } catch (e) {
         fail(e);
       } finally {
-        guarded(() => ts?.close());
+        try {
+          ts?.close();
+        } catch (e) {
+          fail(e);
+        }
+      }
+      // Stored means in the file: frames the encoder never wrote (it died with them buffered) become `io` drops,
+      // noted after the last frame the file does hold, and leave the sidecar.
+      const stored = out?.storedFrames ?? null;
+      if (stored !== null && stored < state.items) {
+        const lost = state.items - stored;
+        const place = sidecarPlace(d.timestamps, stored);
+        state.items = stored;
+        addLocalDrop('io', lost);
+        recordDrops(reader, undefined, place);
+        try {
+          truncateLines(d.timestamps, stored + 1);
+        } catch (e) {
+          fail(e);
+        }
       }
     },
   };
@@ -252,6 +348,7 @@ function recordsStream(reader: RingConsumer<FrameView>, spec: RecordsSpec): Stre
     drain() {
       for (let v = reader.take(); v; v = reader.take()) {
         if (v.captureNs < originNs) continue;
+        gapBefore(reader, v.seq);
         seen(v.captureNs);
         lastSeq = v.seq;
         if (state.failed) {
@@ -313,12 +410,12 @@ async function main(): Promise<void> {
     }
     // One wake-up per batch; false on stop, or once the ring closed (its source closed) and is drained.
   } while (await reader.wait());
-  // Stop: take everything the ring still holds, then finalize the files.
-  await stream.drain();
+  // Stop: take everything the ring still holds (past the stop deadline, only counted), then finalize the files.
+  while (await stream.drain()) stream.flush(monotonicNs());
   stream.flush(monotonicNs());
   reader.close();
   await stream.close();
-  recordDrops(reader);
+  recordDrops(reader, undefined, here(), true);
   try {
     ledger?.close();
   } catch (e) {

@@ -3,32 +3,72 @@
  * describing them (kept current while recording, finalized on stop).
  */
 import { basename } from 'node:path';
-import { Subject, type Observable } from 'rxjs';
-import { clockAnchor, InvalidOptionError, monotonicNs, serializeError, type IOError, type SenseflowError } from '@senseflow/core';
+import { Subject, type Observable, type Subscription } from 'rxjs';
+import { clockAnchor, InvalidOptionError, monotonicNs, serializeError, type IOError, type SenseflowError, type SourceEvent } from '@senseflow/core';
 import { openFileSink, type FileSink, type RingSource } from '../file/file-sink.js';
 import type { SinkProgress, SinkSummary, VideoEncodeOptions } from '../file/protocol.js';
-import { ensureDir } from './ensure-dir.js';
 import { writeManifest, type ManifestStream, type SessionManifest } from './manifest.js';
+import { openSessionDir, type SessionLock } from './session-dir.js';
 
 export interface RecordOptions {
-  /** Session directory (created if missing). */
+  /**
+   * Session directory (created if missing). It must be empty unless `overwrite` is true, and it is locked
+   * for the whole recording (a second recorder into it fails at start with `DeviceBusyError`).
+   */
   dir: string;
-  /** Streams by name (the name is the file stem): `{ video: cam, audio: mic, stats }`. */
-  streams: Record<string, RingSource>;
+  /** Write into a directory that already holds files (files of the same names are replaced). Default false. */
+  overwrite?: boolean;
+  /**
+   * Streams by name (the name is the file stem): `{ video: cam, audio: mic, stats }`. A `Source` (anything
+   * with `events$`) also has its events — crash, restart, stall, disconnect, error — kept in the manifest.
+   */
+  streams: Record<string, RingSource & { events$?: Observable<SourceEvent | { type: string; atNs: bigint }> }>;
   /** Raw video encoding (MJPEG is passed through). */
   video?: VideoEncodeOptions;
   /** Device strings for the manifest, by stream name (default: the spec's description). */
   devices?: Record<string, string>;
-  /** How often session.json is refreshed while recording (default 1000 ms; 0 = only at start and stop). */
+  /**
+   * How often session.json is refreshed while recording (default 500 ms, so with the sinks' 250 ms progress
+   * the manifest on disk is never more than ~0.75 s behind the data; 0 = only at start and stop).
+   */
   manifestIntervalMs?: number;
 }
 
+/**
+ * Where a recording stands. `elapsedS` is the seeds' `recordingTime` (seconds since the origin) and
+ * `streams[name].items` their `frameCount` (video frames / audio chunks / records stored; audio sample
+ * frames in `frames`).
+ */
 export interface RecordingProgress {
   elapsedS: number;
   streams: Record<string, SinkProgress>;
 }
 
-export type RecordingEvent = { type: 'error'; stream: string; error: SenseflowError };
+/** A source event as kept in the manifest: bigints as decimal strings, errors as `{ code, message }`. */
+export type ManifestEvent = { type: string; atNs: string; [k: string]: unknown };
+
+/**
+ * `error`: a stream's (or, with stream `session`, the manifest's) write failed — once per failure.
+ * `source`: the stream's source reported an event (every kind flows through, including future ones).
+ */
+export type RecordingEvent =
+  | { type: 'error'; stream: string; error: SenseflowError }
+  | { type: 'source'; stream: string; event: ManifestEvent };
+
+/** Plain JSON for an event: bigints → strings, errors → { code, message }. */
+function eventJson(ev: { type: string; atNs: bigint }): ManifestEvent {
+  const out: ManifestEvent = { type: ev.type, atNs: String(ev.atNs) };
+  for (const [k, v] of Object.entries(ev)) {
+    if (k === 'type' || k === 'atNs') continue;
+    if (typeof v === 'bigint') out[k] = String(v);
+    else if (v && typeof v === 'object' && 'message' in v) out[k] = { code: (v as { code?: string }).code ?? 'EPLUGIN', message: String((v as { message: unknown }).message) };
+    else out[k] = v;
+  }
+  return out;
+}
+
+/** Lifecycle events every recording has (start/stop of the sources); the manifest keeps what happened to them. */
+const ROUTINE = new Set(['started', 'stopped', 'closed']);
 
 /**
  * A running recording. Stop your sources first (`await source.stop()`), then `await recording.stop()`,
@@ -40,6 +80,9 @@ export class Recording implements AsyncDisposable {
   private timer: NodeJS.Timeout | null = null;
   private stopping: Promise<SessionManifest> | null = null;
   private readonly manifest: SessionManifest;
+  private readonly sourceEvents = new Map<string, ManifestEvent[]>();
+  private readonly subscriptions: Subscription[] = [];
+  private readonly reported = new Set<string>();
 
   /** @internal */
   constructor(
@@ -49,6 +92,8 @@ export class Recording implements AsyncDisposable {
     private readonly devices: Record<string, string>,
     startedAt: Date,
     intervalMs: number,
+    private readonly lock: SessionLock,
+    sources: RecordOptions['streams'],
   ) {
     this.events$ = this.events.asObservable();
     this.manifest = {
@@ -60,10 +105,23 @@ export class Recording implements AsyncDisposable {
       streams: [],
       merged: null,
     };
-    for (const [name, sink] of sinks)
+    for (const [name, sink] of sinks) {
+      this.sourceEvents.set(name, []);
       sink.events$.subscribe((ev) => {
         if (ev.type === 'error') this.events.next({ type: 'error', stream: name, error: ev.error });
       });
+      // Generic: every event kind the source reports (today's and future ones) is kept and passed on.
+      const events$ = sources[name]?.events$;
+      if (events$)
+        this.subscriptions.push(
+          events$.subscribe((ev) => {
+            if (ROUTINE.has(ev.type) || this.stopping) return;
+            const e = eventJson(ev);
+            this.sourceEvents.get(name)!.push(e);
+            this.events.next({ type: 'source', stream: name, event: e });
+          }),
+        );
+    }
     this.refresh();
     if (intervalMs > 0) {
       this.timer = setInterval(() => this.refresh(), intervalMs);
@@ -75,22 +133,38 @@ export class Recording implements AsyncDisposable {
     return `${this.dir}/session.json`;
   }
 
+  /**
+   * Where the recording stands, from the sinks' last reports (≤ 250 ms old): `elapsedS` is the seeds'
+   * recordingTime, `streams[name].items` their frameCount.
+   *
+   * @example
+   * ```ts
+   * const { elapsedS, streams } = rec.progress();
+   * console.log(`${elapsedS.toFixed(1)} s, ${streams.video.items} frames`);
+   * ```
+   */
   progress(): RecordingProgress {
     const streams: Record<string, SinkProgress> = {};
     for (const [name, sink] of this.sinks) streams[name] = sink.progress();
     return { elapsedS: Number(monotonicNs() - this.originNs) / 1e9, streams };
   }
 
-  /** Stops every sink (storing what the rings still hold), finalizes the files and writes session.json. Idempotent. */
-  stop(): Promise<SessionManifest> {
+  /**
+   * Stops every sink (storing what the rings still hold), finalizes the files, writes session.json and
+   * releases the directory. Idempotent; never rejects for a write error (that is in the manifest and on
+   * `events$`). With `timeoutMs`, items still waiting after that long are counted (`drops.stopped`)
+   * instead of stored, so an overloaded recording still stops promptly.
+   */
+  stop(opts: { timeoutMs?: number } = {}): Promise<SessionManifest> {
     this.stopping ??= (async () => {
       if (this.timer) clearInterval(this.timer);
+      for (const s of this.subscriptions) s.unsubscribe();
       // A sink whose worker died still gets an entry: its last counts and the error (the files stay as they are).
       const summaries = new Map<string, SinkProgress | SinkSummary>();
       await Promise.all(
         [...this.sinks].map(async ([name, sink]) => {
           try {
-            summaries.set(name, await sink.stop());
+            summaries.set(name, await sink.stop(opts));
           } catch (e) {
             const error = serializeError(e);
             summaries.set(name, { ...sink.progress(), error } as SinkSummary);
@@ -100,8 +174,16 @@ export class Recording implements AsyncDisposable {
       );
       this.manifest.streams = [...this.sinks].map(([name, sink]) => this.streamEntry(name, sink, summaries.get(name)!));
       this.manifest.stoppedAt = new Date().toISOString();
-      this.manifest.complete = true;
-      writeManifest(this.dir, this.manifest);
+      // Complete: every item the sources gave was stored, or lost for a reason outside the recording.
+      const why: string[] = [];
+      for (const st of this.manifest.streams) {
+        if (st.error) why.push(`${st.name}: ${st.error.message}`);
+        if (st.drops.stopped) why.push(`${st.name}: ${st.drops.stopped} items not stored at the stop deadline`);
+      }
+      this.manifest.complete = why.length === 0;
+      this.manifest.reason = why.length ? why.join('; ') : null;
+      this.write();
+      this.lock.release();
       this.events.complete();
       return structuredClone(this.manifest);
     })();
@@ -114,9 +196,17 @@ export class Recording implements AsyncDisposable {
 
   private refresh(): void {
     this.manifest.streams = [...this.sinks].map(([name, sink]) => this.streamEntry(name, sink, sink.progress()));
+    this.write();
+  }
+
+  /** Writes session.json; a failure is reported once (the same failure a second later is not news). */
+  private write(): void {
     try {
       writeManifest(this.dir, this.manifest);
     } catch (e) {
+      const key = (e as Error).message;
+      if (this.reported.has(key)) return;
+      this.reported.add(key);
       this.events.next({ type: 'error', stream: 'session', error: e as IOError });
     }
   }
@@ -141,7 +231,8 @@ export class Recording implements AsyncDisposable {
       drops: p.drops,
       firstCaptureNs: p.firstCaptureNs,
       lastCaptureNs: p.lastCaptureNs,
-      error: s.error ? { code: s.error.code, message: s.error.message } : null,
+      error: s.error ? { code: s.error.code, message: s.error.message, atNs: p.failedAtNs ?? null } : null,
+      events: [...(this.sourceEvents.get(name) ?? [])],
     };
   }
 }
@@ -165,12 +256,16 @@ export async function record(opts: RecordOptions): Promise<Recording> {
   if (!opts || typeof opts.dir !== 'string' || !opts.dir) throw new InvalidOptionError('dir', 'a directory path', opts?.dir);
   const names = Object.keys(opts.streams ?? {});
   if (names.length === 0) throw new InvalidOptionError('streams', 'at least one stream ({ name: source })', opts.streams);
-  ensureDir(opts.dir);
+  const interval = opts.manifestIntervalMs ?? 500;
+  if (!Number.isFinite(interval) || interval < 0) throw new InvalidOptionError('manifestIntervalMs', 'a number of milliseconds ≥ 0', opts.manifestIntervalMs);
+  // Lock first: the directory is ours (and known writable) before any sink opens or anything is captured.
+  const lock = openSessionDir(opts.dir, opts.overwrite === true);
   // Open every sink (in parallel: each is a worker), then give them all one origin: now.
   const opened = await Promise.allSettled(names.map((name) => openFileSink(opts.streams[name], { dir: opts.dir, name, video: opts.video, deferStart: true })));
   const failed = opened.find((r) => r.status === 'rejected');
   if (failed) {
     await Promise.allSettled(opened.map((r) => (r.status === 'fulfilled' ? r.value.stop() : null)));
+    lock.release();
     throw (failed as PromiseRejectedResult).reason;
   }
   const sinks = new Map<string, FileSink>(names.map((n, i) => [n, (opened[i] as PromiseFulfilledResult<FileSink>).value]));
@@ -178,5 +273,5 @@ export async function record(opts: RecordOptions): Promise<Recording> {
   const originNs = monotonicNs();
   const originWallMs = anchor.wallTimeMs + Number(originNs - anchor.monotonicNs) / 1e6;
   for (const s of sinks.values()) s.start(originNs);
-  return new Recording(opts.dir, originNs, sinks, opts.devices ?? {}, new Date(originWallMs), opts.manifestIntervalMs ?? 1000);
+  return new Recording(opts.dir, originNs, sinks, opts.devices ?? {}, new Date(originWallMs), interval, lock, opts.streams);
 }

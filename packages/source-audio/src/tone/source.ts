@@ -15,6 +15,7 @@ import {
   type SampleSourceContext,
 } from '@senseflow/core';
 import { fillTone } from './generator.js';
+import { AUDIO_LIMITS } from '../limits.js';
 
 export interface ToneOptions {
   rate: number;
@@ -31,10 +32,10 @@ export interface ToneOptions {
 
 export function parseToneOptions(raw: unknown): ToneOptions {
   const o = optionsObject(raw, ['rate', 'channels', 'format', 'frequency', 'chirpTo', 'chirpSeconds', 'levelDb', 'periodFrames', 'bufferSecs']);
-  const rate = withDefault(o.rate, 48000, (v) => intIn('rate', v, 1000, 384000));
+  const rate = withDefault(o.rate, 48000, (v) => intIn('rate', v, AUDIO_LIMITS.rate.min, AUDIO_LIMITS.rate.max));
   return {
     rate,
-    channels: withDefault(o.channels, 2, (v) => intIn('channels', v, 1, 32)),
+    channels: withDefault(o.channels, 2, (v) => intIn('channels', v, AUDIO_LIMITS.channels.min, AUDIO_LIMITS.channels.max)),
     format: withDefault(o.format, 's16le', (v) => oneOf('format', v, SAMPLE_FORMATS)),
     frequency: withDefault(o.frequency, 440, (v) => numberIn('frequency', v, 0, rate / 2)),
     chirpTo: o.chirpTo === undefined || o.chirpTo === null ? null : numberIn('chirpTo', o.chirpTo, 0, rate / 2),

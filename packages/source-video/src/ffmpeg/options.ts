@@ -3,6 +3,7 @@
  * ffmpeg command line by `args.ts`.
  */
 import { InvalidOptionError, bool, intIn, nonEmptyString, numberIn, oneOf, optionsObject, withDefault } from '@senseflow/core';
+import { VIDEO_LIMITS } from '../limits.js';
 
 /** Pixel formats the source can deliver, and ffmpeg's name for each (`mjpeg` is compressed: JPEG frames). */
 export const FFMPEG_PIXEL_FORMATS = {
@@ -82,8 +83,8 @@ export function parseFfmpegOptions(raw: unknown): FfmpegOptions {
     return v as string[];
   });
   const pixelFormat = withDefault(o.pixelFormat, 'rgb24' as FfmpegPixelFormat, (v) => oneOf('pixelFormat', v, PIXEL_FORMAT_NAMES));
-  const width = optional(o.width, (v) => intIn('width', v, 2, 16384));
-  const height = optional(o.height, (v) => intIn('height', v, 2, 16384));
+  const width = optional(o.width, (v) => intIn('width', v, VIDEO_LIMITS.width.min, VIDEO_LIMITS.width.max));
+  const height = optional(o.height, (v) => intIn('height', v, VIDEO_LIMITS.height.min, VIDEO_LIMITS.height.max));
   if ((width === undefined) !== (height === undefined)) {
     const [param, value] = width === undefined ? ['width', o.width] : ['height', o.height];
     throw new InvalidOptionError(param, 'a number too (give both width and height, or neither)', value);
@@ -98,7 +99,7 @@ export function parseFfmpegOptions(raw: unknown): FfmpegOptions {
     inputOptions,
     width,
     height,
-    fps: optional(o.fps, (v) => numberIn('fps', v, 0.01, 1000)),
+    fps: optional(o.fps, (v) => numberIn('fps', v, VIDEO_LIMITS.fps.min, VIDEO_LIMITS.fps.max)),
     pixelFormat,
     realtime: withDefault(o.realtime, true, (v) => bool('realtime', v)),
     loop: withDefault(o.loop, false, (v) => bool('loop', v)),

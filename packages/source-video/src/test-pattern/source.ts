@@ -4,6 +4,7 @@
  */
 import { defineSource, intIn, ItemFlags, numberIn, oneOf, optionsObject, withDefault, type FrameSourceContext } from '@senseflow/core';
 import { PATTERN_FORMATS, makeBarsRow, patternGeometry, renderPattern, type PatternFormat } from './pattern.js';
+import { VIDEO_LIMITS } from '../limits.js';
 
 export interface TestPatternOptions {
   width: number;
@@ -16,11 +17,11 @@ export interface TestPatternOptions {
 
 export function parseTestPatternOptions(raw: unknown): TestPatternOptions {
   const o = optionsObject(raw, ['width', 'height', 'fps', 'pixelFormat', 'slots']);
-  const width = withDefault(o.width, 640, (v) => intIn('width', v, 64, 7680));
+  const width = withDefault(o.width, 640, (v) => intIn('width', v, VIDEO_LIMITS.width.min, VIDEO_LIMITS.width.max));
   return {
     width: width % 2 ? width + 1 : width,
-    height: withDefault(o.height, 480, (v) => intIn('height', v, 16, 4320)),
-    fps: withDefault(o.fps, 30, (v) => numberIn('fps', v, 0.1, 1000)),
+    height: withDefault(o.height, 480, (v) => intIn('height', v, VIDEO_LIMITS.height.min, VIDEO_LIMITS.height.max)),
+    fps: withDefault(o.fps, 30, (v) => numberIn('fps', v, VIDEO_LIMITS.fps.min, VIDEO_LIMITS.fps.max)),
     pixelFormat: withDefault(o.pixelFormat, 'rgb24', (v) => oneOf('pixelFormat', v, PATTERN_FORMATS)),
     slots: withDefault(o.slots, 8, (v) => intIn('slots', v, 2, 1024)),
   };
