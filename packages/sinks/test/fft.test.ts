@@ -211,6 +211,7 @@ describe('engines agree', () => {
 
   it('auto picks FFTW when the addon loads, and SENSEFLOW_FFT / engine override it', () => {
     expect(fftEngine({ engine: 'js' }).name).toBe('js');
+    expect(fftEngine({ engine: 'js' }).description).toMatch(/PFFFT/); // the library, not a hand-written FFT
     expect(fftEngine().name).toBe(fftwMissing ? 'js' : 'fftw');
     expect(() => fftEngine({ engine: 'cuda' as never })).toThrow(/`engine`/);
   });

@@ -57,16 +57,13 @@ class JsPlan implements FftPlan {
     checkForward(this, input, output, k);
     const { size: n, bins } = this;
     for (let t = 0; t < k; t++) {
-      const x = this.load();
-      const src = t * n;
-      for (let i = 0; i < n; i++) x[i] = input[src + i];
+      this.load().set(input.subarray(t * n, (t + 1) * n));
       const [s, base] = this.transform();
       const o = t * bins * 2;
       // PFFFT's ordered real layout: [X0.re, X(n/2).re, X1.re, X1.im, …]; ours: (re, im) for bins 0 … n/2.
-      output[o] = s[base];
-      output[o + 1] = 0;
-      for (let i = 2; i < n; i++) output[o + i] = s[base + i];
+      output.set(s.subarray(base, base + n), o);
       output[o + n] = s[base + 1];
+      output[o + 1] = 0;
       output[o + n + 1] = 0;
     }
   }
@@ -80,7 +77,7 @@ class JsPlan implements FftPlan {
       const x = this.load();
       const src = t * n;
       if (w) for (let i = 0; i < n; i++) x[i] = input[src + i] * w[i];
-      else for (let i = 0; i < n; i++) x[i] = input[src + i];
+      else x.set(input.subarray(src, src + n));
       this.writeMagnitudes(output, t * this.bins, p);
     }
   }
@@ -127,13 +124,15 @@ class JsPlan implements FftPlan {
     const m = this.size >> 1;
     const g2 = p.gain * p.gain;
     const e2 = p.edgeGain * p.edgeGain;
-    const mag = (pw: number) => (p.kind === 0 ? Math.sqrt(pw) : p.kind === 1 ? pw : pw > p.floorPower ? 10 * Math.log10(pw) : p.floorDb);
-    out[o] = mag(s[base] * s[base] * e2);
-    out[o + m] = mag(s[base + 1] * s[base + 1] * e2);
-    for (let b = 1; b < m; b++) {
-      const re = s[base + 2 * b];
-      const im = s[base + 2 * b + 1];
-      out[o + b] = mag((re * re + im * im) * g2);
+    // Power first (DC and Nyquist sit at the front of PFFFT's layout), then one pass for the scale.
+    out[o] = s[base] * s[base] * e2;
+    out[o + m] = s[base + 1] * s[base + 1] * e2;
+    for (let b = 1, i = base + 2; b < m; b++, i += 2) out[o + b] = (s[i] * s[i] + s[i + 1] * s[i + 1]) * g2;
+    const end = o + m + 1;
+    if (p.kind === 0) for (let b = o; b < end; b++) out[b] = Math.sqrt(out[b]);
+    else if (p.kind === 2) {
+      const { floorPower, floorDb } = p;
+      for (let b = o; b < end; b++) out[b] = out[b] > floorPower ? 10 * Math.log10(out[b]) : floorDb;
     }
   }
 }
