@@ -1,7 +1,7 @@
 /**
  * The fallback engine where the FFTW addon is missing: PFFFT (Julien Pommier's SIMD FFT) compiled to
  * WebAssembly with SIMD, from the `@echogarden/pffft-wasm` package — the fastest of the npm FFTs measured
- * in bench/fft.bench.mjs (3–7× our former hand-written JS FFT, 3–5× fft.js). Single precision, like FFTW.
+ * in bench/fft.bench.mjs (5–10× our former hand-written JS FFT, 4–6× fft.js; docs/spectrum.md). Single precision, like FFTW.
  *
  * The WASM module is instantiated once per thread when this module is first imported (top-level await, a
  * few ms), so `plan()` stays synchronous. Each plan owns its input/output/work buffers in the module's
