@@ -4,6 +4,7 @@
 import { Worker } from 'node:worker_threads';
 import { performance } from 'node:perf_hooks';
 import { writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { FrameRingReader, FrameRingWriter, SampleRingReader, SampleRingWriter, createFrameRing, createSampleRing } from '@senseflow/core';
 import { openTestPattern } from '@senseflow/source-video';
 
@@ -11,6 +12,10 @@ const quick = process.argv.includes('--quick');
 const jsonOut = process.argv.includes('--json') ? process.argv[process.argv.indexOf('--json') + 1] : null;
 const SIZES = { '1080p': 1920 * 1080 * 3, '480p': 640 * 480 * 3 };
 const results = {};
+const load = () => loadavg().map((x) => x.toFixed(2)).join(' ');
+results.date = new Date().toISOString();
+results.loadBefore = load();
+console.log(`${results.date}  load average before: ${results.loadBefore}`);
 const fmt = (x, d = 2) => (x >= 100 ? x.toFixed(0) : x.toFixed(d));
 
 function timeLoop(n, fn) {
@@ -196,4 +201,6 @@ for (const k of ['live1080p30', 'live480p30']) {
   const l = results[k];
   console.log(`${k}: ${l.frames} frames, capture→delivery p50 ${fmt(l.p50Ms)} ms, p99 ${fmt(l.p99Ms)} ms, main-thread CPU ${fmt(l.mainThreadCpuPct)} % of a core`);
 }
+results.loadAfter = load();
+console.log(`load average after: ${results.loadAfter}`);
 if (jsonOut) writeFileSync(jsonOut, JSON.stringify(results, null, 2));

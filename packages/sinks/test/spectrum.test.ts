@@ -11,6 +11,7 @@ import {
   type SampleFormat,
 } from '@senseflow/core';
 import {
+  DEFAULT_COALESCE_MS,
   FftwEngine,
   JsFftEngine,
   SpectrumComputer,
@@ -176,6 +177,36 @@ describe('spectrum() options, lifecycle and readers', () => {
     expect(s.computed).toBe(expected);
     expect(s.wakes).toBeLessThan(expected); // several hops per pass
     await stream.close();
+  });
+
+  it('the default coalescing window delivers exactly the frames of the uncoalesced path (count, order, values), in fewer wake-ups', async () => {
+    expect(resolveSpectrumOptions({}, { rate: RATE, format: 's16le', channels: 2, capacityFrames: RATE }).coalesceMs).toBe(DEFAULT_COALESCE_MS);
+    expect(DEFAULT_COALESCE_MS).toBeGreaterThan(0);
+    const ring = createSampleRing({ channels: 2, rate: RATE, format: 's16le', capacityFrames: RATE * 4 });
+    const writer = new SampleRingWriter(ring);
+    // Both streams read the same ring; only the coalescing differs. 48 kHz, N = 4096, 50 % overlap.
+    const batched = spectrum(ring, { size: 4096 });
+    const perHop = spectrum(ring, { size: 4096, coalesceMs: 0 });
+    await Promise.all([batched.ready, perHop.ready]);
+    const total = RATE * 2;
+    const expected = Math.floor((total - 4096) / 2048) + 1;
+    const collect = (s: typeof batched) =>
+      firstValueFrom(s.frames$.pipe(take(expected), map((f) => ({ seq: f.seq, startFrame: f.startFrame, captureNs: f.captureNs, flags: f.flags, mags: Array.from(f.magnitudes) })), toArray(), timeout(30_000)));
+    const [a, b] = [collect(batched), collect(perHop)];
+    // Real-time-ish feed (10 ms chunks) so the per-hop path really wakes per hop.
+    for (let f = 0; f < total; f += 480) {
+      feed(writer, 's16le', [{ freq: 440, amp: 0.5 }, { freq: 3000, amp: 0.25 }], 480, f);
+      if (f % 4800 === 0) await new Promise((r) => setTimeout(r, 10));
+    }
+    const [fa, fb] = await Promise.all([a, b]);
+    expect(fa.length).toBe(expected);
+    expect(fa.map((f) => f.seq)).toEqual(Array.from({ length: expected }, (_, i) => BigInt(i)));
+    expect(fa).toEqual(fb); // same count, order, stamps, flags and magnitudes (same engine: bit-identical)
+    const [sa, sb] = [batched.stats(), perHop.stats()];
+    expect(sa.computed).toBe(expected);
+    expect(sb.computed).toBe(expected);
+    expect(sa.wakes).toBeLessThan(sb.wakes);
+    await Promise.all([batched.close(), perHop.close()]);
   });
 
   it('close() completes frames$, is idempotent, and later calls throw InvalidStateError', async () => {

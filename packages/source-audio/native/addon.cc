@@ -81,8 +81,9 @@ class AlsaAddon : public Napi::Addon<AlsaAddon> {
     return info.Env().Undefined();
   }
 
-  // read(id, u8: Uint8Array over the ring's SharedArrayBuffer, byteOffset, frames, timeoutMs, out: Float64Array)
-  // → frames read (≥ 0), -1 xrun (recovered), -2 disconnected. Blocks at most timeoutMs.
+  // read(id, u8: Uint8Array over the ring's SharedArrayBuffer, byteOffset, frames, timeoutMs, out: Float64Array,
+  //      maxFrames = frames) → frames read (≥ 0), -1 xrun (recovered), -2 disconnected. Blocks at most timeoutMs
+  // for `frames`, then reads all there is up to maxFrames.
   Napi::Value Read(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     Pcm* p = Get(info);
@@ -92,11 +93,13 @@ class AlsaAddon : public Napi::Addon<AlsaAddon> {
     int timeoutMs = info[4].As<Napi::Number>().Int32Value();
     Napi::Float64Array out = info[5].As<Napi::Float64Array>();
     if (out.ElementLength() < size_t(kOutCount)) throw AlsaError(env, "read: out array too short", EINVAL, "pcm");
-    if (off < 0 || frames < 1 || off + frames * p->bytesPerFrame > double(mem.ByteLength()))
+    double maxFrames = info.Length() > 6 && info[6].IsNumber() ? info[6].As<Napi::Number>().DoubleValue() : frames;
+    if (maxFrames < frames) maxFrames = frames;
+    if (off < 0 || frames < 1 || off + maxFrames * p->bytesPerFrame > double(mem.ByteLength()))
       throw AlsaError(env, "read: region outside the buffer", ERANGE, "pcm");
     if (timeoutMs < 0) timeoutMs = 0;
     if (timeoutMs > 1000) timeoutMs = 1000;
-    int rc = ReadPcm(p, mem.Data() + size_t(off), snd_pcm_uframes_t(frames), timeoutMs, out.Data());
+    int rc = ReadPcm(p, mem.Data() + size_t(off), snd_pcm_uframes_t(frames), snd_pcm_uframes_t(maxFrames), timeoutMs, out.Data());
     return Napi::Number::New(env, rc);
   }
 

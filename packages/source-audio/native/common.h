@@ -5,10 +5,13 @@
 #include <alsa/asoundlib.h>
 #include <napi.h>
 
+#include <poll.h>
+
 #include <cstdint>
 #include <mutex>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 namespace sf {
 
@@ -20,6 +23,11 @@ struct Pcm {
   size_t bytesPerFrame = 0;
   snd_pcm_uframes_t periodFrames = 0;
   snd_pcm_uframes_t bufferFrames = 0;
+  // The PCM's poll descriptors, fetched once at open (a read only waits on them, no allocation per read).
+  std::vector<pollfd> fds;
+  // Frames the device still held right after the last read (snd_pcm_htimestamp): when fewer than a read
+  // wants, the next read goes straight to poll() instead of asking snd_pcm_avail_update() first.
+  snd_pcm_uframes_t leftAfterRead = 0;
 };
 
 // alsa-lib's global configuration tree (snd_config) is shared by every thread of the process; opening
@@ -65,6 +73,8 @@ enum ReadOut {
   kOutXrunNsec = 8,
   kOutCount = 9
 };
-int ReadPcm(Pcm* p, uint8_t* dst, snd_pcm_uframes_t frames, int timeoutMs, double* out);
+// Waits (≤ timeoutMs) until `frames` frames are there, then reads all that are, up to maxFrames: a
+// reader that woke late takes the periods that piled up in one call instead of one call per period.
+int ReadPcm(Pcm* p, uint8_t* dst, snd_pcm_uframes_t frames, snd_pcm_uframes_t maxFrames, int timeoutMs, double* out);
 
 }  // namespace sf

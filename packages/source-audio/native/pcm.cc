@@ -1,8 +1,7 @@
 // Capture PCM: open + negotiate, start/stop, and a read that lands straight in the caller's memory.
-#include <poll.h>
 #include <time.h>
 
-#include <vector>
+#include <algorithm>
 
 #include "common.h"
 
@@ -94,8 +93,14 @@ Pcm* OpenPcm(Napi::Env env, const std::string& dev, unsigned rate, unsigned chan
   if ((rc = snd_pcm_sw_params_set_stop_threshold(h, sw, buffer)) < 0) Fail(env, h, "set_stop_threshold", rc, dev);  // full buffer = overrun
   if ((rc = snd_pcm_sw_params(h, sw)) < 0) Fail(env, h, "snd_pcm_sw_params", rc, dev);
 
+  const int nfds = snd_pcm_poll_descriptors_count(h);
+  if (nfds <= 0) Fail(env, h, "snd_pcm_poll_descriptors_count", nfds < 0 ? nfds : -EINVAL, dev);
+  std::vector<pollfd> fds(nfds);
+  if ((rc = snd_pcm_poll_descriptors(h, fds.data(), nfds)) < 0) Fail(env, h, "snd_pcm_poll_descriptors", rc, dev);
+
   Pcm* p = new Pcm();
   p->handle = h;
+  p->fds = std::move(fds);
   p->rate = rate;
   p->channels = channels;
   p->bytesPerFrame = size_t(snd_pcm_format_physical_width(fmt) / 8) * channels;
@@ -123,39 +128,42 @@ int StartPcm(Pcm* p) {
 
 int StopPcm(Pcm* p) { return snd_pcm_drop(p->handle); }
 
-int ReadPcm(Pcm* p, uint8_t* dst, snd_pcm_uframes_t frames, int timeoutMs, double* out) {
+int ReadPcm(Pcm* p, uint8_t* dst, snd_pcm_uframes_t frames, snd_pcm_uframes_t maxFrames, int timeoutMs, double* out) {
   snd_pcm_t* h = p->handle;
-  const int64_t deadline = NowMs() + timeoutMs;
-  std::vector<pollfd> fds;
+  int64_t deadline = -1;  // taken on the first wait only: a read whose data is already there needs no clock
+  // Steady state: the last read drained the device, so poll first (one ALSA call fewer per period);
+  // avail_update after every wake-up also reports an overrun or a suspend.
+  bool waitFirst = p->leftAfterRead < frames;
   for (;;) {
-    snd_pcm_sframes_t avail = snd_pcm_avail_update(h);
-    if (avail < 0) {
-      int err = int(avail);
-      out[kOutErrno] = -err;
-      if (err == -EPIPE || err == -ESTRPIPE) return Recover(p, err, out) == 0 ? kReadXrun : kReadDisconnected;
-      return kReadDisconnected;
+    if (!waitFirst) {
+      snd_pcm_sframes_t avail = snd_pcm_avail_update(h);
+      if (avail < 0) {
+        int err = int(avail);
+        out[kOutErrno] = -err;
+        if (err == -EPIPE || err == -ESTRPIPE) return Recover(p, err, out) == 0 ? kReadXrun : kReadDisconnected;
+        return kReadDisconnected;
+      }
+      if (snd_pcm_uframes_t(avail) >= frames) {
+        frames = std::min<snd_pcm_uframes_t>(avail, std::max(frames, maxFrames));  // all that is there, up to maxFrames
+        break;
+      }
+      if (deadline >= 0 && NowMs() >= deadline) {
+        if (avail == 0) return 0;  // timeout, nothing captured
+        frames = avail;            // hand over what is there
+        break;
+      }
     }
-    if (snd_pcm_uframes_t(avail) >= frames) break;
-    int64_t left = deadline - NowMs();
-    if (left <= 0) {
-      if (avail == 0) return 0;  // timeout, nothing captured
-      frames = avail;            // hand over what is there
-      break;
-    }
-    if (fds.empty()) {
-      int n = snd_pcm_poll_descriptors_count(h);
-      if (n <= 0) return kReadDisconnected;
-      fds.resize(n);
-      snd_pcm_poll_descriptors(h, fds.data(), n);
-    }
-    int pr = poll(fds.data(), fds.size(), int(left));
+    waitFirst = false;
+    const int64_t now = NowMs();
+    if (deadline < 0) deadline = now + timeoutMs;
+    int pr = poll(p->fds.data(), p->fds.size(), int(std::max<int64_t>(0, deadline - now)));
     if (pr < 0 && errno != EINTR) {
       out[kOutErrno] = errno;
       return kReadDisconnected;
     }
     if (pr > 0) {
       unsigned short rev = 0;
-      snd_pcm_poll_descriptors_revents(h, fds.data(), fds.size(), &rev);
+      snd_pcm_poll_descriptors_revents(h, p->fds.data(), p->fds.size(), &rev);
       if (rev & (POLLERR | POLLNVAL | POLLHUP)) {
         snd_pcm_state_t s = snd_pcm_state(h);
         if (s == SND_PCM_STATE_DISCONNECTED) {
@@ -172,7 +180,10 @@ int ReadPcm(Pcm* p, uint8_t* dst, snd_pcm_uframes_t frames, int timeoutMs, doubl
   }
 
   snd_pcm_sframes_t n = snd_pcm_readi(h, dst, frames);  // straight into the caller's (shared) memory
-  if (n == -EAGAIN) return 0;
+  if (n == -EAGAIN) {
+    p->leftAfterRead = 0;
+    return 0;
+  }
   if (n < 0) {
     out[kOutErrno] = double(-n);
     if (n == -EPIPE || n == -ESTRPIPE) return Recover(p, int(n), out) == 0 ? kReadXrun : kReadDisconnected;
@@ -185,6 +196,7 @@ int ReadPcm(Pcm* p, uint8_t* dst, snd_pcm_uframes_t frames, int timeoutMs, doubl
   snd_pcm_uframes_t hav = 0;
   snd_htimestamp_t ts{0, 0};
   if (snd_pcm_htimestamp(h, &hav, &ts) < 0) ts = {0, 0};
+  p->leftAfterRead = hav;
   timespec now;
   clock_gettime(CLOCK_MONOTONIC, &now);
   out[kOutTsSec] = double(ts.tv_sec);

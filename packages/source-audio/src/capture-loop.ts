@@ -1,8 +1,10 @@
 /**
  * The capture loop (worker side): reserve a ring region, let ALSA read straight into it, stamp it, commit.
  *
- * - Each read blocks at most READ_TIMEOUT_MS, and the loop yields to the event loop between reads
- *   (setImmediate), so the worker keeps serving start/stop/close while capturing.
+ * - Each read blocks at most READ_TIMEOUT_MS. The loop yields to the event loop (setImmediate) after a
+ *   read without data and otherwise at least every YIELD_EVERY_MS, so the worker keeps serving
+ *   start/stop/close while capturing — not after every period: a turn of the event loop per 64-frame
+ *   period was a large share of the capture CPU (bench/audio-read.bench.mjs).
  * - An overrun is recovered in native code; its size is measured from the capture times on either side
  *   of the gap and counted with `reportDrop('driver', frames)`. Streaming goes on.
  * - A vanished device is reported (`disconnected`), reopened with the same parameters every
@@ -14,6 +16,13 @@ import { chunkCaptureTime, framesToNs, lostFramesBetween } from './timestamps.js
 
 /** Longest a single native read may block the worker. */
 export const READ_TIMEOUT_MS = 50;
+/** Longest the loop reads back to back without letting the worker's event loop run. */
+export const YIELD_EVERY_MS = 20;
+/**
+ * A read waits for one period but takes up to this many when they piled up (a late wake-up, or a plugin
+ * such as pulse that delivers in fragments larger than the period): one chunk instead of one per period.
+ */
+export const READ_MAX_PERIODS = 8;
 
 export interface CaptureLoopOptions {
   writer: SampleRingWriter;
@@ -86,6 +95,7 @@ export class CaptureLoop {
   private async run(): Promise<void> {
     const w = this.o.writer;
     const rate = w.rate;
+    let lastYield = performance.now();
     while (this.running) {
       const pcm = this.pcm;
       if (!pcm) {
@@ -94,8 +104,9 @@ export class CaptureLoop {
       }
       // Stamps further from "now" than two device buffers (+1 s) are not believed.
       const maxLagNs = framesToNs(2 * pcm.info.bufferFrames, rate) + 1_000_000_000n;
-      const res = w.reserve(Math.min(pcm.info.periodFrames, w.capacityFrames));
-      const r = pcm.read(this.mem, res.byteOffset, res.frames, READ_TIMEOUT_MS);
+      const period = pcm.info.periodFrames;
+      const res = w.reserve(Math.min(READ_MAX_PERIODS * period, w.capacityFrames));
+      const r = pcm.read(this.mem, res.byteOffset, Math.min(period, res.frames), READ_TIMEOUT_MS, res.frames);
       if (r.kind === 'data') {
         const t = chunkCaptureTime(r.stamp, r.frames, rate, maxLagNs);
         if (this.pendingLoss) this.settleLoss(t.captureNs);
@@ -121,7 +132,10 @@ export class CaptureLoop {
         }
       }
       this.maybeStall(rate);
-      await yieldToEventLoop();
+      if (r.kind !== 'data' || performance.now() - lastYield >= YIELD_EVERY_MS) {
+        await yieldToEventLoop();
+        lastYield = performance.now();
+      }
     }
   }
 

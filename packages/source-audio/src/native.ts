@@ -66,7 +66,7 @@ export interface AlsaAddon {
   start(id: number): void;
   stop(id: number): void;
   /** Reads ≤ `frames` frames into `mem` at `byteOffset`, waiting ≤ `timeoutMs`. → frames, READ_XRUN or READ_DISCONNECTED. */
-  read(id: number, mem: Uint8Array, byteOffset: number, frames: number, timeoutMs: number, out: Float64Array): number;
+  read(id: number, mem: Uint8Array, byteOffset: number, frames: number, timeoutMs: number, out: Float64Array, maxFrames?: number): number;
   close(id: number): void;
   openCount(): number;
   /** `EPIPE` for 32, … */

@@ -73,12 +73,15 @@ export class CapturePcm {
     if (!this.closed) this.native.stop(this.info.id);
   }
 
-  /** Reads ≤ `frames` frames into `mem` (a Uint8Array over the ring) at `byteOffset`, waiting ≤ `timeoutMs`. */
-  read(mem: Uint8Array, byteOffset: number, frames: number, timeoutMs: number): PcmReadResult {
+  /**
+   * Reads into `mem` (a Uint8Array over the ring) at `byteOffset`: waits ≤ `timeoutMs` for `frames` frames,
+   * then takes all the device has, up to `maxFrames` (default `frames`); on a timeout, what is there.
+   */
+  read(mem: Uint8Array, byteOffset: number, frames: number, timeoutMs: number, maxFrames = frames): PcmReadResult {
     this.check();
     const o = this.out;
     const r = this.result;
-    const rc = this.native.read(this.info.id, mem, byteOffset, frames, timeoutMs, o);
+    const rc = this.native.read(this.info.id, mem, byteOffset, frames, timeoutMs, o, maxFrames);
     r.frames = rc > 0 ? rc : 0;
     r.errno = '';
     if (rc > 0) {

@@ -1,5 +1,5 @@
 /**
- * Picks the FFT engine: FFTW through the addon when it loads, else the pure-JS fallback. One engine per
+ * Picks the FFT engine: FFTW through the addon when it loads, else the WebAssembly (PFFFT) fallback. One engine per
  * thread (and options), so plans are made once per size per worker.
  */
 import { SenseflowError, oneOf } from '@senseflow/core';

@@ -6,6 +6,6 @@ export { toSpectrum, type AudioChunkLike, type SpectrumOperatorOptions } from '.
 export { peaks, bandEnergies, octaveBands, type Peak, type PeakOptions, type BandEnergies, type SpectrumLike } from './analysis.js';
 export { frequencyAxis, amplitudeGains, fullScale } from './frame-math.js';
 export { SpectrumComputer, createControlBlock, spectrumSlotBytes } from './computer.js';
-export { resolveSpectrumOptions } from './options.js';
+export { DEFAULT_COALESCE_MS, resolveSpectrumOptions } from './options.js';
 export { closeSpectrumPool } from './pool.js';
 export { PAYLOAD_HEADER_BYTES, ScaleCode } from './layout.js';

@@ -23,8 +23,10 @@ export interface SpectrumOptions {
   /** Spectrum frames the output ring holds for slow readers (default: ~2 s worth, 16 … 4096). */
   slots?: number;
   /**
-   * Let hops accumulate for up to this many ms and compute them in one wake-up (0 … 1000, default 0: each
-   * hop as soon as its last sample is in). Fewer wake-ups cost less CPU; the price is that much latency.
+   * Let hops accumulate for up to this many ms and compute them in one wake-up (0 … 1000, default
+   * {@link DEFAULT_COALESCE_MS}). Subscribers still get every frame, in order, with the same values, in
+   * batches; the price is up to that much latency. 0 computes each hop as soon as its last sample is in
+   * (one worker wake-up per hop; docs/spectrum.md has the measured cost of both).
    */
   coalesceMs?: number;
   logger?: Logger;
@@ -48,6 +50,13 @@ export interface ResolvedSpectrumOptions {
   format: SampleFormat;
   sourceChannels: number;
 }
+
+/**
+ * Default `coalesceMs`: a display refreshes at 20–60 Hz, so 50 ms of added latency is invisible there, and
+ * it caps the worker at ~20 wake-ups a second (a wake-up costs 100–300 µs of CPU on a loaded VM; see
+ * docs/spectrum.md and bench/fft.bench.mjs).
+ */
+export const DEFAULT_COALESCE_MS = 50;
 
 const KEYS = ['size', 'hop', 'window', 'scale', 'channels', 'floorDb', 'from', 'engine', 'slots', 'coalesceMs', 'logger', 'logLevel'];
 
@@ -76,7 +85,7 @@ export function resolveSpectrumOptions(raw: unknown, ring: { rate: number; forma
     from: oneOf('from', o.from ?? 'now', ['now', 'oldest'] as const),
     engine: oneOf('engine', o.engine ?? 'auto', ['auto', 'fftw', 'js'] as const),
     slots: intIn('slots', o.slots ?? Math.min(4096, Math.max(16, Math.ceil(2 * perSecond))), 16, 4096),
-    coalesceMs: numberIn('coalesceMs', o.coalesceMs ?? 0, 0, 1000),
+    coalesceMs: numberIn('coalesceMs', o.coalesceMs ?? DEFAULT_COALESCE_MS, 0, 1000),
     rate: ring.rate,
     format: ring.format,
     sourceChannels: ring.channels,
