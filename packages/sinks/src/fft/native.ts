@@ -67,7 +67,7 @@ export function fftwAddon(): FftwAddon {
       '- no prebuild for this platform: install build-essential and libfftw3-dev, then npm rebuild @senseflow/sinks\n' +
       '  (in this repo: pnpm --filter @senseflow/sinks build)\n' +
       '- check that the addon was built for this Node.js (node -p process.versions.modules)\n' +
-      '- or use the pure-JS engine: fftEngine({ engine: "js" }) or SENSEFLOW_FFT=js',
+      '- or use the WebAssembly (PFFFT) fallback: fftEngine({ engine: "js" }) or SENSEFLOW_FFT=js',
     { candidates, reasons },
   );
 }
