@@ -7,7 +7,11 @@ import { Subject, type Observable } from 'rxjs';
 import { clockAnchor, InvalidOptionError, monotonicNs, serializeError, type IOError, type SenseflowError } from '@senseflow/core';
 import { openFileSink, type FileSink, type RingSource } from '../file/file-sink.js';
 import type { SinkProgress, SinkSummary, VideoEncodeOptions } from '../file/protocol.js';
+import type { McapSummary } from '../mcap/protocol.js';
 import { ensureDir } from './ensure-dir.js';
+import { mcapPath, openMcapSink, type McapSink } from '../mcap/mcap-sink.js';
+import { mcapManifest, mcapStreamEntry } from '../mcap/manifest.js';
+import type { McapFileOptions } from '../mcap/file-writer.js';
 import { writeManifest, type ManifestStream, type SessionManifest } from './manifest.js';
 
 export interface RecordOptions {
@@ -21,7 +25,17 @@ export interface RecordOptions {
   devices?: Record<string, string>;
   /** How often session.json is refreshed while recording (default 1000 ms; 0 = only at start and stop). */
   manifestIntervalMs?: number;
+  /**
+   * What to write: `files` (default: .mkv/.wav/.ndjson per stream), `mcap` (one `session.mcap`, see
+   * docs/interop.md), or both (`['files', 'mcap']`).
+   */
+  format?: RecordFormat | RecordFormat[];
+  /** MCAP chunking and compression (format `mcap`). */
+  mcap?: McapFileOptions;
 }
+
+export type RecordFormat = 'files' | 'mcap';
+const RECORD_FORMATS: RecordFormat[] = ['files', 'mcap'];
 
 export interface RecordingProgress {
   elapsedS: number;
@@ -49,6 +63,8 @@ export class Recording implements AsyncDisposable {
     private readonly devices: Record<string, string>,
     startedAt: Date,
     intervalMs: number,
+    /** The session's MCAP sink (format `mcap`), or null. */
+    private readonly mcap: McapSink | null = null,
   ) {
     this.events$ = this.events.asObservable();
     this.manifest = {
@@ -59,6 +75,7 @@ export class Recording implements AsyncDisposable {
       clock: { monotonicNs: String(originNs), wallTime: startedAt.toISOString() },
       streams: [],
       merged: null,
+      mcap: null,
     };
     for (const [name, sink] of sinks)
       sink.events$.subscribe((ev) => {
@@ -99,9 +116,16 @@ export class Recording implements AsyncDisposable {
         }),
       );
       this.manifest.streams = [...this.sinks].map(([name, sink]) => this.streamEntry(name, sink, summaries.get(name)!));
+      const mcap = this.mcap ? await this.mcap.stop() : null;
+      if (mcap) this.setMcap(mcap);
       this.manifest.stoppedAt = new Date().toISOString();
       this.manifest.complete = true;
       writeManifest(this.dir, this.manifest);
+      if (this.mcap) {
+        // The final manifest goes into the MCAP file as Metadata; then session.json notes the file is complete.
+        this.setMcap(await this.mcap.finish({ manifest: JSON.stringify(this.manifest) }));
+        writeManifest(this.dir, this.manifest);
+      }
       this.events.complete();
       return structuredClone(this.manifest);
     })();
@@ -112,8 +136,18 @@ export class Recording implements AsyncDisposable {
     await this.stop();
   }
 
+  /** MCAP counts into the manifest; a session recorded to MCAP only takes its stream entries from them. */
+  private setMcap(s: McapSummary): void {
+    this.manifest.mcap = mcapManifest(s);
+    if (this.sinks.size === 0 && this.mcap)
+      this.manifest.streams = Object.entries(this.mcap.specs).map(([n, spec]) =>
+        mcapStreamEntry(n, spec, this.devices[n] ?? spec.description ?? spec.deviceId ?? n, s.file, s.streams[n], s.error),
+      );
+  }
+
   private refresh(): void {
     this.manifest.streams = [...this.sinks].map(([name, sink]) => this.streamEntry(name, sink, sink.progress()));
+    if (this.mcap) this.setMcap(this.mcap.progress());
     try {
       writeManifest(this.dir, this.manifest);
     } catch (e) {
@@ -165,18 +199,28 @@ export async function record(opts: RecordOptions): Promise<Recording> {
   if (!opts || typeof opts.dir !== 'string' || !opts.dir) throw new InvalidOptionError('dir', 'a directory path', opts?.dir);
   const names = Object.keys(opts.streams ?? {});
   if (names.length === 0) throw new InvalidOptionError('streams', 'at least one stream ({ name: source })', opts.streams);
+  const formats = [opts.format ?? 'files'].flat();
+  const bad = formats.find((f) => !RECORD_FORMATS.includes(f));
+  if (bad !== undefined || formats.length === 0) throw new InvalidOptionError('format', `one or more of ${RECORD_FORMATS.join(', ')}`, opts.format);
   ensureDir(opts.dir);
   // Open every sink (in parallel: each is a worker), then give them all one origin: now.
-  const opened = await Promise.allSettled(names.map((name) => openFileSink(opts.streams[name], { dir: opts.dir, name, video: opts.video, deferStart: true })));
-  const failed = opened.find((r) => r.status === 'rejected');
+  const withFiles = formats.includes('files') ? names : [];
+  const opening = withFiles.map((name) => openFileSink(opts.streams[name], { dir: opts.dir, name, video: opts.video, deferStart: true }));
+  const mcapOpening = formats.includes('mcap') ? openMcapSink(opts.streams, { ...opts.mcap, file: mcapPath(opts.dir), deferStart: true }) : null;
+  const opened = await Promise.allSettled(opening);
+  const mcapOpened = mcapOpening ? await Promise.allSettled([mcapOpening]).then((r) => r[0]) : null;
+  const failed = [...opened, ...(mcapOpened ? [mcapOpened] : [])].find((r) => r.status === 'rejected');
   if (failed) {
     await Promise.allSettled(opened.map((r) => (r.status === 'fulfilled' ? r.value.stop() : null)));
+    if (mcapOpened?.status === 'fulfilled') await mcapOpened.value.close().catch(() => {});
     throw (failed as PromiseRejectedResult).reason;
   }
-  const sinks = new Map<string, FileSink>(names.map((n, i) => [n, (opened[i] as PromiseFulfilledResult<FileSink>).value]));
+  const sinks = new Map<string, FileSink>(withFiles.map((n, i) => [n, (opened[i] as PromiseFulfilledResult<FileSink>).value]));
+  const mcap = mcapOpened ? (mcapOpened as PromiseFulfilledResult<McapSink>).value : null;
   const anchor = clockAnchor();
   const originNs = monotonicNs();
   const originWallMs = anchor.wallTimeMs + Number(originNs - anchor.monotonicNs) / 1e6;
   for (const s of sinks.values()) s.start(originNs);
-  return new Recording(opts.dir, originNs, sinks, opts.devices ?? {}, new Date(originWallMs), opts.manifestIntervalMs ?? 1000);
+  mcap?.start(originNs, { 'clock.monotonicNs': String(originNs), 'clock.wallTime': new Date(originWallMs).toISOString(), streams: names.join(',') });
+  return new Recording(opts.dir, originNs, sinks, opts.devices ?? {}, new Date(originWallMs), opts.manifestIntervalMs ?? 1000, mcap);
 }
