@@ -4,7 +4,7 @@
  */
 import { basename, resolve } from 'node:path';
 import type { Source } from '@senseflow/core';
-import { merge, readManifest, record, type MergedInfo, type SessionManifest, type VideoEncodeOptions } from '@senseflow/sinks';
+import { merge, readManifest, record, type RecordFormat, type MergedInfo, type SessionManifest, type VideoEncodeOptions } from '@senseflow/sinks';
 import { ExitCode } from './exit-codes.js';
 import { bytes, dropsText, errorLine } from './format.js';
 import { ProgressLine, progressText, type Out } from './progress.js';
@@ -31,11 +31,12 @@ export async function runSession(
   durationS: number | undefined,
   wantMerge: boolean,
   video?: VideoEncodeOptions,
+  format?: RecordFormat[],
 ): Promise<SessionResult> {
   const byName = Object.fromEntries(streams.map((s) => [s.name, s.source]));
   const kinds = Object.fromEntries(streams.map((s) => [s.name, s.source.spec.kind]));
   const rates = Object.fromEntries(streams.map((s) => [s.name, s.source.spec.kind === 'audio' ? s.source.spec.rate : 0]));
-  const rec = await record({ dir, streams: byName, video, devices: Object.fromEntries(streams.map((s) => [s.name, s.device])) });
+  const rec = await record({ dir, streams: byName, video, devices: Object.fromEntries(streams.map((s) => [s.name, s.device])), format });
   const ioErrors: string[] = [];
   const line = new ProgressLine(o);
   rec.events$.subscribe((ev) => {
@@ -118,6 +119,7 @@ export function printSummary(o: Out, r: SessionResult): void {
     o.out(`         → ${s.files.join(' + ')}  ${what}, ${bytes(s.bytes)}, drops: ${dropsText(s.drops)}${s.error ? `, ERROR: ${s.error.message}` : ''}\n`);
   }
   if (r.merged) o.out(`  merged → ${r.merged.file}  (video + audio aligned by capture time)\n`);
+  if (m.mcap) o.out(`  mcap   → ${m.mcap.file}  ${Object.values(m.mcap.streams).reduce((n, x) => n + x.messages, 0)} messages, ${bytes(m.mcap.bytes)}${m.mcap.complete ? '' : ', NOT finalized'}${m.mcap.error ? `, ERROR: ${m.mcap.error.message}` : ''}\n`);
   if (r.mergeError) o.out(`  merged: not made — ${r.mergeError}\n`);
   o.out(`  timestamps → ${m.streams.map((s) => s.timestamps).join(', ')}\n`);
   o.out(`  drop ledgers → ${m.streams.map((s) => s.dropLedger).join(', ')}\n`);

@@ -11,6 +11,7 @@ import { UsageError } from '../exit-codes.js';
 import { INPUT_FLAGS, openInputs, planInputs, type InputFlags } from '../inputs.js';
 import type { Out } from '../progress.js';
 import { printSummary, runSession, type SessionStream } from '../session.js';
+import { recordFormats } from '../mcap-input.js';
 
 export const RECORD_HELP = `senseflow record [flags]
 
@@ -35,6 +36,7 @@ Stats:
 Session:
   --duration S           stop after S seconds (default: until Ctrl-C)
   --merge                also write merged.mp4 (video + audio aligned by capture time)
+  --format LIST          files (default), mcap (one session.mcap for Foxglove/Lichtblick), or files,mcap
   --out DIR              session directory (default: ./senseflow-YYYYMMDD-HHMMSS)
   --json                 print session.json instead of the summary
 `;
@@ -67,6 +69,7 @@ interface RecordFlags extends InputFlags {
   codec?: string;
   duration?: string;
   merge?: boolean;
+  format?: string;
   out?: string;
   json?: boolean;
   help?: boolean;
@@ -78,6 +81,7 @@ export async function recordCommand(o: Out, argv: string[]): Promise<number> {
     codec: { type: 'string' },
     duration: { type: 'string' },
     merge: { type: 'boolean' },
+    format: { type: 'string' },
     out: { type: 'string' },
     json: { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
@@ -90,6 +94,8 @@ export async function recordCommand(o: Out, argv: string[]): Promise<number> {
   const plan = planInputs(v, 'record', "e.g. 'senseflow record --video test --audio test --duration 5'", v.codec !== undefined ? ['--codec'] : []);
   if (v.codec !== undefined && !/^[\w-]+$/.test(v.codec)) throw new UsageError(`--codec expects an ffmpeg encoder name like libx264, got '${v.codec}'`);
   if (v.merge && (!plan.video || !plan.audio)) throw new UsageError('--merge needs both video (--video) and audio (--audio or --loopback)');
+  const format = recordFormats(v.format);
+  if (v.merge && !format.includes('files')) throw new UsageError('--merge needs --format files (or files,mcap)');
   const dir = v.out ?? `senseflow-${stamp()}`;
   const unprepare = prepareDir(dir);
   let streams: SessionStream[];
@@ -101,7 +107,7 @@ export async function recordCommand(o: Out, argv: string[]): Promise<number> {
   }
   for (const s of streams) o.err(`${s.name}: ${s.device}\n`);
   o.err(`recording into ${dir}/ — ${duration ? `${duration} s` : 'until Ctrl-C'}\n`);
-  const r = await runSession(o, dir, streams, duration, !!v.merge, v.codec ? { codec: v.codec } : undefined);
+  const r = await runSession(o, dir, streams, duration, !!v.merge, v.codec ? { codec: v.codec } : undefined, format);
   if (v.json) o.out(JSON.stringify(r.manifest, null, 2) + '\n');
   else printSummary(o, r);
   return r.ioErrors.length ? 5 : 0;
