@@ -20,13 +20,15 @@ sidecar and a drop ledger per stream, and session.json describing them. Ctrl-C s
 
 Video:
   --video DEV|test|URL   a camera (/dev/video0 or an id from 'senseflow devices'), the test pattern,
-                         or anything ffmpeg reads (file, http://, rtsp://)
+                         or anything ffmpeg reads (file, http://, rtsp://);
+                         mcap:FILE[#TOPIC] replays a channel of an MCAP file (see docs/interop.md)
   --size WxH             frame size, e.g. 1280x720
   --fps N                frames per second
   --pixel-format F       e.g. mjpeg (stored as is), yuyv, rgb24 (encoded to H.264 by ffmpeg)
   --codec NAME           ffmpeg encoder for raw video (default libx264; e.g. libx265, ffv1, mjpeg)
 Audio:
-  --audio PCM|default|test   an ALSA capture device (hw:1,0, default, pulse…) or the test tone
+  --audio PCM|default|test   an ALSA capture device (hw:1,0, default, pulse…) or the test tone;
+                         mcap:FILE[#TOPIC] replays an audio channel of an MCAP file
   --loopback             record what the computer plays (sound server monitor)
   --rate N               sample rate in Hz (default 48000)
   --channels N           channels (default 2)

@@ -95,6 +95,7 @@ export class Recording implements AsyncDisposable {
   progress(): RecordingProgress {
     const streams: Record<string, SinkProgress> = {};
     for (const [name, sink] of this.sinks) streams[name] = sink.progress();
+    if (this.sinks.size === 0 && this.mcap) Object.assign(streams, this.mcap.progress().streams);
     return { elapsedS: Number(monotonicNs() - this.originNs) / 1e9, streams };
   }
 
