@@ -11,7 +11,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server as HttpServer } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { FoxgloveServer, type ChannelId, type IWebSocket } from '@foxglove/ws-protocol';
+import wsProtocol, { type ChannelId, type IWebSocket } from '@foxglove/ws-protocol';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { Subscription } from 'rxjs';
 import { InvalidOptionError, IOError, monotonicNs, resolveLogger, type Logger, type LogLevel, type Source, type SourceItem } from '@senseflow/core';
@@ -35,6 +35,10 @@ export interface FoxgloveServeOptions {
   logger?: Logger;
   logLevel?: LogLevel;
 }
+
+// A CommonJS package: Node's ESM loader gives it only as the default export.
+const { FoxgloveServer } = wsProtocol;
+type FoxgloveServer = InstanceType<typeof FoxgloveServer>;
 
 const LOOPBACK = (h: string) => h === 'localhost' || h === '::1' || /^127\./.test(h);
 const digest = (s: string) => createHash('sha256').update(s).digest();
