@@ -133,7 +133,7 @@ async function main() {
     items: items(m),
     drops: drops(m),
   });
-  const rows = [row('mcap (session.mcap, zstd chunks ≤ 500 ms)', 'mcap', mm, mcapThreads), row('mcap, uncompressed chunks', 'plain', pm, plainThreads), row('files (video.mkv + audio.wav + stats.ndjson/csv + sidecars)', 'files', fm, fileThreads)];
+  const rows = [row('mcap (session.mcap, zstd chunks ≤ 250 ms)', 'mcap', mm, mcapThreads), row('mcap, uncompressed chunks', 'plain', pm, plainThreads), row('files (video.mkv + audio.wav + stats.ndjson/csv + sidecars)', 'files', fm, fileThreads)];
   const avgJpeg = frames.reduce((n, f) => n + f.byteLength, 0) / frames.length;
   console.log(`MCAP vs MKV+WAV+NDJSON, same sources, same run — ${new Date().toISOString().slice(0, 10)}, load ${loadavg().map((x) => x.toFixed(2)).join(' ')}, ${seconds} s`);
   console.log(`sources: 1280x720 MJPEG @30 fps (avg JPEG ${(avgJpeg / 1024).toFixed(0)} KiB), 48 kHz stereo s16, 100 Hz × 16 fields`);

@@ -13,7 +13,7 @@ import { openTestPattern } from '@senseflow/source-video';
 const dir = process.argv[2] ?? mkdtempSync(join(tmpdir(), 'senseflow-mcap-'));
 const seconds = Number(process.argv[3] ?? 2);
 
-// 1. Record to MCAP: one worker reads every ring and writes session.mcap (chunks closed every ≤ 500 ms).
+// 1. Record to MCAP: one worker reads every ring and writes session.mcap (chunks closed every ≤ 250 ms).
 const stopped = { autoStart: false };
 const streams = {
   video: await openTestPattern({ width: 320, height: 240, fps: 15, pixelFormat: 'rgb24', slots: 30 }, stopped),

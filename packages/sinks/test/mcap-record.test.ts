@@ -132,6 +132,23 @@ describe('MCAP recording', { timeout: 60_000 }, () => {
     expect(n).toBe(15);
   });
 
+  it('a file that cannot be written (disk full: /dev/full) is an IOError event; items are counted as io drops, capture goes on', async () => {
+    const stats = keep(await openSource(fixture('counter-records.mjs'), { hz: 50 }, { autoStart: false }));
+    const sink = await openMcapSink({ stats }, { file: '/dev/full' });
+    const errors: unknown[] = [];
+    sink.errors$.subscribe((e) => errors.push(e));
+    await stats.start();
+    await sleep(600);
+    await stats.stop();
+    const s = await sink.close();
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatchObject({ code: 'EIO', message: expect.stringMatching(/disk full/) });
+    expect(s).toMatchObject({ complete: false, error: { code: 'EIO' } });
+    expect(s.streams.stats.items).toBe(0);
+    expect(s.streams.stats.drops.io).toBeGreaterThan(10);
+    expect(stats.latest()!.seq).toBeGreaterThan(10n);
+  });
+
   it('rejects bad options with typed errors naming the parameter', async () => {
     const dir = tempDir('mcap-bad');
     const video = keep(await openTestPattern({ width: 64, height: 48, fps: 5 }, { autoStart: false }));

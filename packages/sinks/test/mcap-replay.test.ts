@@ -52,9 +52,9 @@ async function original(file: string, topic: string): Promise<[string, string][]
 }
 
 const collect = <I extends SourceItem>(s: Source, n: number) =>
-  firstValueFrom((s as unknown as Source<I>).frames$.pipe(take(n), toArray(), timeout(20_000)));
+  firstValueFrom((s as unknown as Source<I>).frames$.pipe(take(n), toArray(), timeout(60_000)));
 
-describe('MCAP replay', { timeout: 60_000 }, () => {
+describe('MCAP replay', { timeout: 150_000 }, () => {
   it('openMcap replays every channel with the original seq and capture times (fast pace)', async () => {
     const file = await recorded();
     const r = await replayed(file, { pace: 'fast', host: { autoStart: false } });
@@ -84,7 +84,7 @@ describe('MCAP replay', { timeout: 60_000 }, () => {
     const r = await replayed(file, { pace: 'realtime', topics: ['/stats'], host: { autoStart: false } });
     const s = r.sources.stats;
     const arrivals: bigint[] = [];
-    const got = firstValueFrom(s.frames$.pipe(take(15), toArray(), timeout(20_000)));
+    const got = firstValueFrom(s.frames$.pipe(take(15), toArray(), timeout(60_000)));
     s.frames$.pipe(take(15)).subscribe(() => arrivals.push(process.hrtime.bigint()));
     await s.start();
     const items = await got;

@@ -13,7 +13,7 @@ import type { ChannelDef } from './schemas.js';
 export type McapCompression = 'zstd' | 'none';
 
 export interface McapFileOptions {
-  /** Longest a chunk stays open (default 500 ms; at most 1000). */
+  /** Longest a chunk stays open (default 250 ms; at most 1000). */
   chunkMs?: number;
   /** A chunk is also closed past this many uncompressed bytes (default 4 MiB). */
   chunkBytes?: number;
@@ -44,7 +44,7 @@ export class McapFile {
       },
       position: () => BigInt(out.size),
     };
-    this.chunkMs = BigInt(Math.round(Math.min(1000, Math.max(1, o.chunkMs ?? 500)))) * 1_000_000n;
+    this.chunkMs = BigInt(Math.round(Math.min(1000, Math.max(1, o.chunkMs ?? 250)))) * 1_000_000n;
     const chunkBytes = o.chunkBytes ?? 4 << 20;
     const level = o.zstdLevel ?? 1;
     this.writer = new McapWriter({

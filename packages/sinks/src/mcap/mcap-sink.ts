@@ -5,7 +5,7 @@
  */
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import type { Observable, Subscription } from 'rxjs';
+import { ReplaySubject, type Observable, type Subscription } from 'rxjs';
 import {
   clockAnchor,
   deserializeError,
@@ -48,8 +48,9 @@ export class McapSink implements AsyncDisposable {
   private stopping: Promise<McapSummary> | null = null;
   private finishing: Promise<McapSummary> | null = null;
   private startedAt: bigint | null = null;
-  /** Write errors (e.g. disk full): the sink keeps reading and counting, stores nothing more. */
-  readonly errors: SenseflowError[] = [];
+  /** Write errors (e.g. disk full, an IOError): the sink keeps reading and counting (`io` drops), stores nothing more. */
+  readonly errors$: Observable<SenseflowError>;
+  private readonly errors = new ReplaySubject<SenseflowError>(1); // the worker reports its first error only; keep it for late subscribers
 
   private constructor(
     private readonly worker: Worker,
@@ -58,6 +59,7 @@ export class McapSink implements AsyncDisposable {
     ready: () => void,
     fail: (e: unknown) => void,
   ) {
+    this.errors$ = this.errors.asObservable();
     this.latest = { file, bytes: 0, streams: {}, complete: false, error: null };
     let onStopped!: (s: McapSummary) => void;
     this.stopped = new Promise((r) => (onStopped = r));
@@ -65,13 +67,14 @@ export class McapSink implements AsyncDisposable {
       worker.on('message', (m: FromMcapWorker) => {
         if (m.t === 'ready') ready();
         else if (m.t === 'progress') this.latest = m.summary;
-        else if (m.t === 'error') this.errors.push(deserializeError(m.error));
+        else if (m.t === 'error') this.errors.next(deserializeError(m.error));
         else if (m.t === 'stopped') {
           this.latest = m.summary;
           onStopped(m.summary);
         } else if (m.t === 'done') {
           this.latest = m.summary;
           resolve(m.summary);
+          this.errors.complete();
           void worker.terminate();
         }
       });

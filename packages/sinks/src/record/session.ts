@@ -77,6 +77,7 @@ export class Recording implements AsyncDisposable {
       merged: null,
       mcap: null,
     };
+    this.mcap?.errors$.subscribe((error) => this.events.next({ type: 'error', stream: 'mcap', error }));
     for (const [name, sink] of sinks)
       sink.events$.subscribe((ev) => {
         if (ev.type === 'error') this.events.next({ type: 'error', stream: name, error: ev.error });
@@ -117,14 +118,20 @@ export class Recording implements AsyncDisposable {
         }),
       );
       this.manifest.streams = [...this.sinks].map(([name, sink]) => this.streamEntry(name, sink, summaries.get(name)!));
-      const mcap = this.mcap ? await this.mcap.stop() : null;
+      const mcap = this.mcap ? await this.mcap.stop() : null; // resolves with the last counts even if its worker died
       if (mcap) this.setMcap(mcap);
       this.manifest.stoppedAt = new Date().toISOString();
       this.manifest.complete = true;
       writeManifest(this.dir, this.manifest);
       if (this.mcap) {
         // The final manifest goes into the MCAP file as Metadata; then session.json notes the file is complete.
-        this.setMcap(await this.mcap.finish({ manifest: JSON.stringify(this.manifest) }));
+        try {
+          this.setMcap(await this.mcap.finish({ manifest: JSON.stringify(this.manifest) }));
+        } catch (e) {
+          const error = serializeError(e);
+          this.manifest.mcap = { ...this.manifest.mcap!, complete: false, error: { code: error.code, message: error.message } };
+          this.events.next({ type: 'error', stream: 'mcap', error: e as SenseflowError });
+        }
         writeManifest(this.dir, this.manifest);
       }
       this.events.complete();
