@@ -11,6 +11,7 @@ import { numberInLimit, size } from './args.js';
 import { UsageError } from './exit-codes.js';
 import { alsaCaptureNode, describeHolders, deviceHolders } from './holders.js';
 import { loadAudio, loadStats, loadVideo, type CameraLike } from './modules.js';
+import { isMcapInput, openMcapInput } from './mcap-input.js';
 
 /** How long a source may take to open (default 30 s; slow machines and emulators may need more). */
 const openTimeoutMs = Number(process.env.SENSEFLOW_REQUEST_TIMEOUT_MS) > 0 ? Number(process.env.SENSEFLOW_REQUEST_TIMEOUT_MS) : 30_000;
@@ -62,6 +63,7 @@ export function preferredCameraFormat(cam: CameraLike | undefined): string | und
 }
 
 export async function openVideo(req: VideoRequest): Promise<Opened<VideoSource>> {
+  if (isMcapInput(req.input)) return openMcapInput(req.input, 'video', HOST);
   const v = await loadVideo();
   if (!v.mod) throw new UnsupportedFormatError(v.error);
   const size = { width: req.width, height: req.height, fps: req.fps };
@@ -104,6 +106,7 @@ export async function openVideo(req: VideoRequest): Promise<Opened<VideoSource>>
 }
 
 export async function openAudio(req: AudioRequest): Promise<Opened<AudioSource>> {
+  if (isMcapInput(req.input)) return openMcapInput(req.input, 'audio', HOST);
   const a = await loadAudio();
   if (!a.mod) throw new UnsupportedFormatError(a.error);
   const fmt = { rate: req.rate ?? 48000, channels: req.channels ?? 2 };

@@ -4,7 +4,7 @@
  */
 import { basename, resolve } from 'node:path';
 import type { Source } from '@senseflow/core';
-import { merge, readManifest, record, type ManifestEvent, type MergedInfo, type SessionManifest, type VideoEncodeOptions } from '@senseflow/sinks';
+import { merge, readManifest, record, type ManifestEvent, type RecordFormat, type MergedInfo, type SessionManifest, type VideoEncodeOptions } from '@senseflow/sinks';
 import { ExitCode } from './exit-codes.js';
 import { bytes, dropsText, errorLine } from './format.js';
 import { ProgressLine, progressText, type Out } from './progress.js';
@@ -60,6 +60,7 @@ export async function runSession(
   wantMerge: boolean,
   video?: VideoEncodeOptions,
   overwrite = false,
+  format?: RecordFormat[],
 ): Promise<SessionResult> {
   const byName = Object.fromEntries(streams.map((s) => [s.name, s.source]));
   const kinds = Object.fromEntries(streams.map((s) => [s.name, s.source.spec.kind]));
@@ -86,7 +87,7 @@ export async function runSession(
   process.on('SIGTERM', onSigint);
   let rec: Awaited<ReturnType<typeof record>>;
   try {
-    rec = await record({ dir, overwrite, streams: byName, video, devices: Object.fromEntries(streams.map((s) => [s.name, s.device])) });
+    rec = await record({ dir, overwrite, streams: byName, video, devices: Object.fromEntries(streams.map((s) => [s.name, s.device])), format });
   } catch (e) {
     process.off('SIGINT', onSigint);
     process.off('SIGTERM', onSigint);
@@ -168,6 +169,7 @@ export function printSummary(o: Out, r: SessionResult): void {
   }
   if (!m.complete && m.reason) o.out(`  incomplete: ${m.reason}\n`);
   if (r.merged) o.out(`  merged → ${r.merged.file}  (video + audio aligned by capture time)\n`);
+  if (m.mcap) o.out(`  mcap   → ${m.mcap.file}  ${Object.values(m.mcap.streams).reduce((n, x) => n + x.messages, 0)} messages, ${bytes(m.mcap.bytes)}${m.mcap.complete ? '' : ', NOT finalized'}${m.mcap.error ? `, ERROR: ${m.mcap.error.message}` : ''}\n`);
   if (r.mergeError) o.out(`  merged: not made — ${r.mergeError}\n`);
   o.out(`  timestamps → ${m.streams.map((s) => s.timestamps).join(', ')}\n`);
   o.out(`  drop ledgers → ${m.streams.map((s) => s.dropLedger).join(', ')}\n`);

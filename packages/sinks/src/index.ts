@@ -3,3 +3,4 @@ export * from './spectrum/index.js';
 export * from './file/index.js';
 export * from './record/index.js';
 export * from './net/index.js';
+export * from './mcap/index.js';

@@ -10,6 +10,7 @@ import { UsageError } from '../exit-codes.js';
 import { INPUT_FLAGS, openInputs, planInputs, type InputFlags } from '../inputs.js';
 import type { Out } from '../progress.js';
 import { printSummary, runSession, type SessionStream } from '../session.js';
+import { recordFormats } from '../mcap-input.js';
 
 export const RECORD_HELP = `senseflow record [flags]
 
@@ -18,13 +19,15 @@ sidecar and a drop ledger per stream, and session.json describing them. Ctrl-C s
 
 Video:
   --video DEV|test|URL   a camera (/dev/video0 or an id from 'senseflow devices'), the test pattern,
-                         or anything ffmpeg reads (file, http://, rtsp://)
+                         or anything ffmpeg reads (file, http://, rtsp://);
+                         mcap:FILE[#TOPIC] replays a channel of an MCAP file (see docs/interop.md)
   --size WxH             frame size, e.g. 1280x720
   --fps N                frames per second
   --pixel-format F       e.g. mjpeg (stored as is), yuyv, rgb24 (encoded to H.264 by ffmpeg)
   --codec NAME           ffmpeg encoder for raw video (default libx264; e.g. libx265, ffv1, mjpeg)
 Audio:
-  --audio PCM|default|test   an ALSA capture device (hw:1,0, default, pulse…) or the test tone
+  --audio PCM|default|test   an ALSA capture device (hw:1,0, default, pulse…) or the test tone;
+                         mcap:FILE[#TOPIC] replays an audio channel of an MCAP file
   --loopback             record what the computer plays (sound server monitor)
   --rate N               sample rate in Hz (default 48000)
   --channels N           channels (default 2)
@@ -34,6 +37,7 @@ Stats:
 Session:
   --duration S           stop after S seconds (default: until Ctrl-C)
   --merge                also write merged.mp4 (video + audio aligned by capture time)
+  --format LIST          files (default), mcap (one session.mcap for Foxglove/Lichtblick), or files,mcap
   --out DIR              session directory (default: ./senseflow-YYYYMMDD-HHMMSS); must be empty or new
   --overwrite            record into a directory that already holds files
   --json                 print session.json instead of the summary
@@ -88,6 +92,7 @@ interface RecordFlags extends InputFlags {
   overwrite?: boolean;
   duration?: string;
   merge?: boolean;
+  format?: string;
   out?: string;
   json?: boolean;
   help?: boolean;
@@ -99,6 +104,7 @@ export async function recordCommand(o: Out, argv: string[]): Promise<number> {
     codec: { type: 'string' },
     duration: { type: 'string' },
     merge: { type: 'boolean' },
+    format: { type: 'string' },
     out: { type: 'string' },
     overwrite: { type: 'boolean' },
     json: { type: 'boolean' },
@@ -114,6 +120,8 @@ export async function recordCommand(o: Out, argv: string[]): Promise<number> {
   if (v.merge && (!plan.video || !plan.audio)) throw new UsageError('--merge needs both video (--video) and audio (--audio or --loopback)');
   // Raw video goes through ffmpeg: a codec it lacks fails now, not after recording (exit 6, with the choices).
   if (v.codec !== undefined) checkEncoder(v.codec);
+  const format = recordFormats(v.format);
+  if (v.merge && !format.includes('files')) throw new UsageError('--merge needs --format files (or files,mcap)');
   const dir = v.out ?? `senseflow-${stamp()}`;
   const unprepare = prepareDir(dir, !!v.overwrite);
   let streams: SessionStream[];
@@ -127,7 +135,7 @@ export async function recordCommand(o: Out, argv: string[]): Promise<number> {
   const shape = sizeNote(plan.video?.width, plan.video?.height, streams.find((s) => s.name === 'video')?.source.spec, v.codec);
   if (shape) o.err(`warning: ${shape}\n`);
   o.err(`recording into ${dir}/ — ${duration ? `${duration} s` : 'until Ctrl-C'}\n`);
-  const r = await runSession(o, dir, streams, duration, !!v.merge, v.codec ? { codec: v.codec } : undefined, !!v.overwrite);
+  const r = await runSession(o, dir, streams, duration, !!v.merge, v.codec ? { codec: v.codec } : undefined, !!v.overwrite, format);
   if (v.json) o.out(JSON.stringify(r.manifest, null, 2) + '\n');
   else printSummary(o, r);
   return r.ioErrors.length ? 5 : 0;

@@ -9,6 +9,7 @@ import { parseFlags, positiveInt, positiveNumber } from '../args.js';
 import { UsageError } from '../exit-codes.js';
 import { INPUT_FLAGS, openInputs, planInputs, type InputFlags } from '../inputs.js';
 import type { Out } from '../progress.js';
+import { startFoxglove } from '../foxglove.js';
 
 export const SERVE_HELP = `senseflow serve [flags]
 
@@ -38,6 +39,10 @@ Server:
   --max-clients N        most clients at once (default 16)
   --jpeg-quality N       1-100 (default 80)
   --duration S           stop after S seconds (default: until Ctrl-C)
+Foxglove / Lichtblick:
+  --foxglove             also serve the Foxglove WebSocket protocol (same host and token rules);
+                         in Foxglove: Open connection → Foxglove WebSocket → ws://HOST:8765
+  --foxglove-port N      its port (default 8765; 0 picks a free one)
 `;
 
 interface ServeFlags extends InputFlags {
@@ -47,6 +52,8 @@ interface ServeFlags extends InputFlags {
   'max-clients'?: string;
   'jpeg-quality'?: string;
   duration?: string;
+  foxglove?: boolean;
+  'foxglove-port'?: string;
   help?: boolean;
 }
 
@@ -59,6 +66,8 @@ export async function serveCommand(o: Out, argv: string[]): Promise<number> {
     'max-clients': { type: 'string' },
     'jpeg-quality': { type: 'string' },
     duration: { type: 'string' },
+    foxglove: { type: 'boolean' },
+    'foxglove-port': { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   }).values as ServeFlags;
   if (v.help) {
@@ -69,6 +78,8 @@ export async function serveCommand(o: Out, argv: string[]): Promise<number> {
   const maxClients = positiveInt('--max-clients', v['max-clients'], 1024);
   const quality = positiveInt('--jpeg-quality', v['jpeg-quality'], 100);
   const duration = positiveNumber('--duration', v.duration);
+  const foxglovePort = v['foxglove-port'] === '0' ? 0 : positiveInt('--foxglove-port', v['foxglove-port'], 65535);
+  if (foxglovePort !== undefined && !v.foxglove) throw new UsageError('--foxglove-port applies to --foxglove: add --foxglove');
   const token = v.token ?? process.env.SENSEFLOW_TOKEN;
   const plan = planInputs(v, 'serve', "e.g. 'senseflow serve --video test --audio test --stats'");
   const host = v.host ?? '127.0.0.1';
@@ -86,9 +97,17 @@ export async function serveCommand(o: Out, argv: string[]): Promise<number> {
     await Promise.allSettled(Object.values(sources).map((s) => s.close()));
     throw e;
   });
+  const foxglove = v.foxglove
+    ? await startFoxglove({ sources, port: foxglovePort ?? 8765, host, token, maxClients }).catch(async (e: unknown) => {
+        await server.close();
+        await Promise.allSettled(Object.values(sources).map((s) => s.close()));
+        throw e;
+      })
+    : null;
   for (const [name, s] of Object.entries(sources)) o.err(`${name}: ${s.spec.description ?? s.name}\n`);
   const { port: p } = server.address;
   o.out(`dashboard: ${server.url}${token ? '?token=…' : ''}\nwebsocket: ws://${host}:${p}/ws\ntcp:       tcp://${host}:${p}\n`);
+  if (foxglove) o.out(`foxglove:  ${foxglove.url}${token ? '/?token=…' : ''}\n`);
   await new Promise<void>((resolve) => {
     const stop = () => resolve();
     process.once('SIGINT', stop);
@@ -96,6 +115,7 @@ export async function serveCommand(o: Out, argv: string[]): Promise<number> {
     if (duration) setTimeout(stop, duration * 1000).unref();
   });
   o.err('stopping…\n');
+  await foxglove?.close();
   await server.close();
   await Promise.allSettled(Object.values(sources).map((s) => s.close()));
   return 0;

@@ -1,4 +1,4 @@
-export { record, Recording, type ManifestEvent, type RecordOptions, type RecordingEvent, type RecordingProgress } from './session.js';
+export { record, Recording, type ManifestEvent, type RecordFormat, type RecordOptions, type RecordingEvent, type RecordingProgress } from './session.js';
 export { openSessionDir, SessionLock, lockOwner, LOCK_FILE } from './session-dir.js';
 export { readManifest, writeManifest, MANIFEST_FILE, MANIFEST_VERSION, type ManifestStream, type MergedInfo, type SessionManifest } from './manifest.js';
 export { merge, type MergeOptions, type MergeProgress } from './merge.js';

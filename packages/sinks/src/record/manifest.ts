@@ -7,6 +7,7 @@
 import { closeSync, fstatSync, openSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { IOError, type StreamSpec } from '@senseflow/core';
+import type { McapManifest } from '../mcap/manifest.js';
 
 export const MANIFEST_VERSION = 1 as const;
 export const MANIFEST_FILE = 'session.json';
@@ -71,6 +72,8 @@ export interface SessionManifest {
   clock: { monotonicNs: string; wallTime: string };
   streams: ManifestStream[];
   merged: MergedInfo | null;
+  /** The session's MCAP file (format `mcap`), or null/absent. */
+  mcap?: McapManifest | null;
 }
 
 const bigintsAsStrings = (_k: string, v: unknown) => (typeof v === 'bigint' ? v.toString() : v);

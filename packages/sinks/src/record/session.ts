@@ -7,6 +7,10 @@ import { Subject, type Observable, type Subscription } from 'rxjs';
 import { clockAnchor, InvalidOptionError, monotonicNs, serializeError, type IOError, type SenseflowError, type SourceEvent } from '@senseflow/core';
 import { openFileSink, type FileSink, type RingSource } from '../file/file-sink.js';
 import type { SinkProgress, SinkSummary, VideoEncodeOptions } from '../file/protocol.js';
+import type { McapSummary } from '../mcap/protocol.js';
+import { mcapPath, openMcapSink, type McapSink } from '../mcap/mcap-sink.js';
+import { mcapManifest, mcapStreamEntry } from '../mcap/manifest.js';
+import type { McapFileOptions } from '../mcap/file-writer.js';
 import { writeManifest, type ManifestStream, type SessionManifest } from './manifest.js';
 import { openSessionDir, type SessionLock } from './session-dir.js';
 
@@ -32,7 +36,17 @@ export interface RecordOptions {
    * the manifest on disk is never more than ~0.75 s behind the data; 0 = only at start and stop).
    */
   manifestIntervalMs?: number;
+  /**
+   * What to write: `files` (default: .mkv/.wav/.ndjson per stream), `mcap` (one `session.mcap`, see
+   * docs/interop.md), or both (`['files', 'mcap']`).
+   */
+  format?: RecordFormat | RecordFormat[];
+  /** MCAP chunking and compression (format `mcap`). */
+  mcap?: McapFileOptions;
 }
+
+export type RecordFormat = 'files' | 'mcap';
+const RECORD_FORMATS: RecordFormat[] = ['files', 'mcap'];
 
 /**
  * Where a recording stands. `elapsedS` is the seeds' `recordingTime` (seconds since the origin) and
@@ -94,6 +108,8 @@ export class Recording implements AsyncDisposable {
     intervalMs: number,
     private readonly lock: SessionLock,
     sources: RecordOptions['streams'],
+    /** The session's MCAP sink (format `mcap`), or null. */
+    private readonly mcap: McapSink | null = null,
   ) {
     this.events$ = this.events.asObservable();
     this.manifest = {
@@ -104,7 +120,9 @@ export class Recording implements AsyncDisposable {
       clock: { monotonicNs: String(originNs), wallTime: startedAt.toISOString() },
       streams: [],
       merged: null,
+      mcap: null,
     };
+    this.mcap?.errors$.subscribe((error) => this.events.next({ type: 'error', stream: 'mcap', error }));
     for (const [name, sink] of sinks) {
       this.sourceEvents.set(name, []);
       sink.events$.subscribe((ev) => {
@@ -146,6 +164,7 @@ export class Recording implements AsyncDisposable {
   progress(): RecordingProgress {
     const streams: Record<string, SinkProgress> = {};
     for (const [name, sink] of this.sinks) streams[name] = sink.progress();
+    if (this.sinks.size === 0 && this.mcap) Object.assign(streams, this.mcap.progress().streams);
     return { elapsedS: Number(monotonicNs() - this.originNs) / 1e9, streams };
   }
 
@@ -173,6 +192,8 @@ export class Recording implements AsyncDisposable {
         }),
       );
       this.manifest.streams = [...this.sinks].map(([name, sink]) => this.streamEntry(name, sink, summaries.get(name)!));
+      const mcap = this.mcap ? await this.mcap.stop() : null; // resolves with the last counts even if its worker died
+      if (mcap) this.setMcap(mcap);
       this.manifest.stoppedAt = new Date().toISOString();
       // Complete: every item the sources gave was stored, or lost for a reason outside the recording.
       const why: string[] = [];
@@ -183,6 +204,17 @@ export class Recording implements AsyncDisposable {
       this.manifest.complete = why.length === 0;
       this.manifest.reason = why.length ? why.join('; ') : null;
       this.write();
+      if (this.mcap) {
+        // The final manifest goes into the MCAP file as Metadata; then session.json notes the file is complete.
+        try {
+          this.setMcap(await this.mcap.finish({ manifest: JSON.stringify(this.manifest) }));
+        } catch (e) {
+          const error = serializeError(e);
+          this.manifest.mcap = { ...this.manifest.mcap!, complete: false, error: { code: error.code, message: error.message } };
+          this.events.next({ type: 'error', stream: 'mcap', error: e as SenseflowError });
+        }
+        this.write();
+      }
       this.lock.release();
       this.events.complete();
       return structuredClone(this.manifest);
@@ -194,8 +226,18 @@ export class Recording implements AsyncDisposable {
     await this.stop();
   }
 
+  /** MCAP counts into the manifest; a session recorded to MCAP only takes its stream entries from them. */
+  private setMcap(s: McapSummary): void {
+    this.manifest.mcap = mcapManifest(s);
+    if (this.sinks.size === 0 && this.mcap)
+      this.manifest.streams = Object.entries(this.mcap.specs).map(([n, spec]) =>
+        mcapStreamEntry(n, spec, this.devices[n] ?? spec.description ?? spec.deviceId ?? n, s.file, s.streams[n], s.error),
+      );
+  }
+
   private refresh(): void {
     this.manifest.streams = [...this.sinks].map(([name, sink]) => this.streamEntry(name, sink, sink.progress()));
+    if (this.mcap) this.setMcap(this.mcap.progress());
     this.write();
   }
 
@@ -256,22 +298,32 @@ export async function record(opts: RecordOptions): Promise<Recording> {
   if (!opts || typeof opts.dir !== 'string' || !opts.dir) throw new InvalidOptionError('dir', 'a directory path', opts?.dir);
   const names = Object.keys(opts.streams ?? {});
   if (names.length === 0) throw new InvalidOptionError('streams', 'at least one stream ({ name: source })', opts.streams);
+  const formats = [opts.format ?? 'files'].flat();
+  const bad = formats.find((f) => !RECORD_FORMATS.includes(f));
+  if (bad !== undefined || formats.length === 0) throw new InvalidOptionError('format', `one or more of ${RECORD_FORMATS.join(', ')}`, opts.format);
   const interval = opts.manifestIntervalMs ?? 500;
   if (!Number.isFinite(interval) || interval < 0) throw new InvalidOptionError('manifestIntervalMs', 'a number of milliseconds ≥ 0', opts.manifestIntervalMs);
   // Lock first: the directory is ours (and known writable) before any sink opens or anything is captured.
   const lock = openSessionDir(opts.dir, opts.overwrite === true);
   // Open every sink (in parallel: each is a worker), then give them all one origin: now.
-  const opened = await Promise.allSettled(names.map((name) => openFileSink(opts.streams[name], { dir: opts.dir, name, video: opts.video, deferStart: true })));
-  const failed = opened.find((r) => r.status === 'rejected');
+  const withFiles = formats.includes('files') ? names : [];
+  const opening = withFiles.map((name) => openFileSink(opts.streams[name], { dir: opts.dir, name, video: opts.video, deferStart: true }));
+  const mcapOpening = formats.includes('mcap') ? openMcapSink(opts.streams, { ...opts.mcap, file: mcapPath(opts.dir), deferStart: true }) : null;
+  const opened = await Promise.allSettled(opening);
+  const mcapOpened = mcapOpening ? await Promise.allSettled([mcapOpening]).then((r) => r[0]) : null;
+  const failed = [...opened, ...(mcapOpened ? [mcapOpened] : [])].find((r) => r.status === 'rejected');
   if (failed) {
     await Promise.allSettled(opened.map((r) => (r.status === 'fulfilled' ? r.value.stop() : null)));
     lock.release();
+    if (mcapOpened?.status === 'fulfilled') await mcapOpened.value.close().catch(() => {});
     throw (failed as PromiseRejectedResult).reason;
   }
-  const sinks = new Map<string, FileSink>(names.map((n, i) => [n, (opened[i] as PromiseFulfilledResult<FileSink>).value]));
+  const sinks = new Map<string, FileSink>(withFiles.map((n, i) => [n, (opened[i] as PromiseFulfilledResult<FileSink>).value]));
+  const mcap = mcapOpened ? (mcapOpened as PromiseFulfilledResult<McapSink>).value : null;
   const anchor = clockAnchor();
   const originNs = monotonicNs();
   const originWallMs = anchor.wallTimeMs + Number(originNs - anchor.monotonicNs) / 1e6;
   for (const s of sinks.values()) s.start(originNs);
-  return new Recording(opts.dir, originNs, sinks, opts.devices ?? {}, new Date(originWallMs), interval, lock, opts.streams);
+  mcap?.start(originNs, { 'clock.monotonicNs': String(originNs), 'clock.wallTime': new Date(originWallMs).toISOString(), streams: names.join(',') });
+  return new Recording(opts.dir, originNs, sinks, opts.devices ?? {}, new Date(originWallMs), interval, lock, opts.streams, mcap);
 }

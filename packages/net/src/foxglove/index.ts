@@ -1,0 +1,1 @@
+export { serveFoxglove, FoxgloveWsServer, type FoxgloveServeOptions, type FoxgloveClientStats } from './server.js';

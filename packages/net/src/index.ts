@@ -1,0 +1,4 @@
+/**
+ * @senseflow/net — senseflow over the network.
+ */
+export * from './foxglove/index.js';
