@@ -192,7 +192,7 @@ async function main(): Promise<void> {
     reader: new RingConsumer(ring),
     encoder: new MessageEncoder(name, spec),
     ch: { data: 0, drops: 0, events: 0 },
-    p: { items: 0, frames: 0, bytes: 0, drops: {}, firstCaptureNs: null, lastCaptureNs: null, failed: false, topic: `/${name}`, schema: '' },
+    p: { items: 0, frames: 0, bytes: 0, drops: {}, firstCaptureNs: null, lastCaptureNs: null, failed: false, failedAtNs: null, topic: `/${name}`, schema: '' },
     baseline: {},
     ledgerTotals: {},
     local: {},
