@@ -107,14 +107,14 @@ async function serverRole() {
   const src = await openSource(new URL(import.meta.url), { width, height, fps });
   let port;
   if (mode === 'senseflow') {
-    const { serve } = await import('@senseflow/sinks');
+    const { serve } = await import('@senseflow/net');
     const highWaterBytes = arg('high-water') ? Number(arg('high-water')) : undefined;
     const server = await serve({ sources: { cam: src }, port: 0, dashboard: false, highWaterBytes });
     port = server.address.port;
   } else {
     // The seed: every frame, length-prefixed ([u32 len][u64 seq][i64 captureNs][payload]), written to
     // every client straight away. socket.write never refuses, so a slow client's backlog grows in memory.
-    const sharp = createRequire(createRequire(import.meta.url).resolve('@senseflow/sinks'))('sharp');
+    const sharp = createRequire(createRequire(import.meta.url).resolve('@senseflow/net'))('sharp');
     const clients = new Set();
     const { createServer } = await import('node:net');
     const srv = createServer((s) => {
@@ -176,7 +176,7 @@ function wireClient(port, mode, hello) {
   let isFrame = false;
   socket.on('connect', async () => {
     if (mode === 'senseflow') {
-      const { jsonMessage, MsgType } = await import('@senseflow/sinks');
+      const { jsonMessage, MsgType } = await import('@senseflow/net');
       socket.write(jsonMessage(MsgType.HELLO, hello));
     }
   });

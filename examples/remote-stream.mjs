@@ -10,7 +10,7 @@
 // sides share CLOCK_MONOTONIC), drops; then a summary line.
 import { parseArgs } from 'node:util';
 import { monotonicNs } from '@senseflow/core';
-import { connect, serve } from '@senseflow/sinks';
+import { connect, serve } from '@senseflow/net';
 import { openTestPattern } from '@senseflow/source-video';
 import { openTone } from '@senseflow/source-audio';
 

@@ -4,7 +4,7 @@
  * dashboard, WebSocket (/ws) and raw TCP clients (docs/network.md, docs/protocol.md).
  */
 import type { Source } from '@senseflow/core';
-import { serve } from '@senseflow/sinks';
+import { serve } from '@senseflow/net';
 import { parseFlags, positiveInt, positiveNumber } from '../args.js';
 import { UsageError } from '../exit-codes.js';
 import { INPUT_FLAGS, openInputs, planInputs, type InputFlags } from '../inputs.js';
@@ -14,7 +14,7 @@ export const SERVE_HELP = `senseflow serve [flags]
 
 Serves live streams and a dashboard (video, audio waveform/level/spectrogram, CPU/memory plots, per-stream
 rate, latency and drops) at http://HOST:PORT/. Clients: ws://HOST:PORT/ws or tcp://HOST:PORT
-(see docs/protocol.md); in Node, connect(url) from @senseflow/sinks. Ctrl-C stops.
+(see docs/protocol.md); in Node, connect(url) from @senseflow/net. Ctrl-C stops.
 
 Video:
   --video DEV|test|URL   a camera (/dev/video0 or an id from 'senseflow devices'), the test pattern,

@@ -15,7 +15,7 @@ import { WebSocketServer } from 'ws';
 import { I64, InvalidOptionError, IOError, monotonicNs, resolveLogger, type Logger, type LogLevel, type Source } from '@senseflow/core';
 import { NetClient, type VideoMode } from './client.js';
 import { StreamFeed, type BuiltMessage } from './feed.js';
-import { decodeMessage, FrameParser, HEADER_BYTES, jsonMessage, MAGIC, MsgType, parseJson, PROTOCOL_VERSION, ProtocolError, type Message } from './protocol.js';
+import { decodeMessage, FrameParser, HEADER_BYTES, jsonMessage, MAGIC, MsgType, parseJson, PROTOCOL_VERSION, ProtocolError, type Message } from './codec.js';
 import { serveStatic } from './static-files.js';
 import { tcpTransport, wsTransport, type Transport } from './transport.js';
 

@@ -6,7 +6,7 @@
  */
 import type { Logger } from '@senseflow/core';
 import { messageBytes, type BuiltMessage, type StreamFeed } from './feed.js';
-import { jsonMessage, MsgType } from './protocol.js';
+import { jsonMessage, MsgType } from './codec.js';
 import type { Transport } from './transport.js';
 
 export type VideoMode = 'raw' | 'jpeg';

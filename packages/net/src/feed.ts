@@ -21,12 +21,12 @@ import {
   type VideoFrame,
 } from '@senseflow/core';
 import { encodeJpeg, isJpegFormat, JPEG_INPUT_FORMATS, snapshotForJpeg } from './jpeg.js';
-import { allocMessage, HEADER_BYTES, MsgType, writeHeader } from './protocol.js';
+import { allocMessage, HEADER_BYTES, MsgType, writeHeader } from './codec.js';
 
 export interface BuiltMessage {
   seq: bigint;
   /** The whole message, or [header, payload] when the payload is a view over the ring (zero-copy). */
-  msg: Buffer | [Buffer, Buffer];
+  msg: Uint8Array | [Uint8Array, Uint8Array];
   /** Audio: frames in the message; records/video: 1. What a client loses if this message is dropped. */
   units: number;
   /** Raw video only: what keeps the bytes valid (a ring lease or a pooled buffer) while writes use them. */

@@ -30,7 +30,7 @@ import {
   type StreamSpec,
 } from '@senseflow/core';
 import { openConnection, parseEndpoint, type ClientConnection } from './connection.js';
-import { jsonMessage, MsgType, parseJson, type Message } from './protocol.js';
+import { emptyMessage, jsonMessage, MsgType, parseJson, type Message } from './codec.js';
 
 export interface ConnectOptions {
   /** The server's token (required when the server has one). */
@@ -183,7 +183,7 @@ class RemoteLink implements SourceController {
     }
     this.attempt = 0;
     const every = this.o.pingIntervalMs ?? 15_000;
-    this.ping = setInterval(() => this.conn?.send(jsonMessage(MsgType.PING, {})), every);
+    this.ping = setInterval(() => this.conn?.send(emptyMessage(MsgType.PING)), every);
     this.ping.unref();
   }
 

@@ -4,8 +4,8 @@ import jpeg from 'jpeg-js';
 import { InvalidOptionError, type AudioSource, type VideoSource } from '@senseflow/core';
 import { openTestPattern } from '@senseflow/source-video';
 import { openTone } from '@senseflow/source-audio';
-import { decodeMessage, jsonMessage, MsgType, NET_HEADER_BYTES, serve, writeHeader, type NetServer } from '@senseflow/sinks';
-import { decodePattern, makeBarsRow, patternGeometry, renderPattern, sleep, tcpClient, until } from './net-helpers.js';
+import { decodeMessage, jsonMessage, MsgType, NET_HEADER_BYTES, serve, writeHeader, type NetServer } from '@senseflow/net';
+import { decodePattern, makeBarsRow, patternGeometry, renderPattern, sleep, tcpClient, until } from './helpers.js';
 
 const W = 320;
 const H = 240;

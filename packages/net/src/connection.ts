@@ -5,7 +5,7 @@
 import { connect as tcpConnect, type Socket } from 'node:net';
 import { WebSocket } from 'ws';
 import { InvalidOptionError } from '@senseflow/core';
-import { decodeMessage, FrameParser, type Message } from './protocol.js';
+import { decodeMessage, FrameParser, type Message } from './codec.js';
 
 export interface ClientConnection {
   send(msg: Uint8Array): void;
