@@ -19,3 +19,4 @@ export * from './ring/layout.js';
 export * from './ring/frame-ring.js';
 export * from './ring/sample-ring.js';
 export { createRingForSpec, checkSpec } from './ring/for-spec.js';
+export * from './relay/relay-writer.js';

@@ -42,6 +42,11 @@ export interface SourceStats {
   captureToReceiveMs: LatencySummary | null;
   /** Audio only: level meter over the last 100 ms. */
   level?: ChannelLevels;
+  /**
+   * True while a relayed stream (network, NATS) has been silent for max(1 s, 3 periods): its `latest()` is
+   * then old. Set and cleared by the relay's `stale` / `live` events; always false for a local source.
+   */
+  stale: boolean;
 }
 
 /**
@@ -116,6 +121,7 @@ export class Source<I extends SourceItem = SourceItem> implements AsyncDisposabl
   private readonly receiveLatency = new LatencyWindow();
   private readonly toItem: (v: never) => I;
   private readonly closed$ = new Subject<void>();
+  private stale = false;
 
   constructor(internals: SourceInternals) {
     this.host = internals.host;
@@ -124,6 +130,9 @@ export class Source<I extends SourceItem = SourceItem> implements AsyncDisposabl
     this.ring = this.host.sab;
     this.notify = new Int32Array(this.ring, 0, 64);
     this.events$ = this.host.events.asObservable();
+    this.host.events.subscribe((e) => {
+      if (e.type === 'custom' && (e.name === 'stale' || e.name === 'live')) this.stale = e.name === 'stale';
+    });
     const spec = this.spec;
     if (spec.kind === 'audio') {
       this.latestReader = new SampleRingReader(this.ring);
@@ -164,6 +173,7 @@ export class Source<I extends SourceItem = SourceItem> implements AsyncDisposabl
           gaps: this.latestReader.gaps(),
           latencyMs: this.latency.takeSummary(),
           captureToReceiveMs: this.receiveLatency.takeSummary(),
+          stale: this.stale,
         };
         if (this.spec.kind === 'audio') {
           const r = this.latestReader as SampleRingReader;

@@ -10,6 +10,8 @@ import { Subject } from 'rxjs';
 import {
   createRingForSpec,
   FrameRingWriter,
+  RelayWriter,
+  relayEventToSourceEvent,
   InvalidOptionError,
   InvalidStateError,
   IOError,
@@ -89,12 +91,11 @@ class RemoteLink implements SourceController {
   wantRunning = true;
   bytesReceived = 0;
   private conn: ClientConnection | null = null;
-  private frames: FrameRingWriter | null = null;
-  private samples: SampleRingWriter | null = null;
+  private relay: RelayWriter | null = null;
+  /** The server's life (STREAMS `session`): a new one means its seqs started over. */
+  private session: string | undefined;
   private closing = false;
   private everOpen = false;
-  private lastSeq = -1n;
-  private nextStartFrame = -1n;
   private ping: NodeJS.Timeout | null = null;
   private attempt = 0;
 
@@ -167,13 +168,10 @@ class RemoteLink implements SourceController {
       this.info = info;
       this.spec = localSpec(info);
       this.sab = createRingForSpec(this.spec);
-      if (this.spec.kind === 'audio') this.samples = new SampleRingWriter(this.sab);
-      else {
-        this.frames = new FrameRingWriter(this.sab);
-        // Start the local sequence where the sender's is, so seqs match from the first item (nothing lost yet).
-        this.frames.skipTo(BigInt(info.firstSeq), 'network', false);
-      }
-      (this.frames ?? this.samples)!.setState(RingState.running);
+      const writer = this.spec.kind === 'audio' ? new SampleRingWriter(this.sab) : new FrameRingWriter(this.sab);
+      this.relay = new RelayWriter(writer, { spec: this.spec, onEvent: (e) => this.events.next(relayEventToSourceEvent(e)) });
+      writer.setState(RingState.running);
+      this.relay.watch(this.wantRunning);
       this.everOpen = true;
     } else {
       if (info.kind !== this.info.kind || JSON.stringify(localSpec(info)) !== JSON.stringify(this.spec))
@@ -181,6 +179,7 @@ class RemoteLink implements SourceController {
       this.info = info;
       this.events.next({ type: 'reconnected', atNs: monotonicNs(), details: { url: this.url.href } });
     }
+    this.session = typeof body.session === 'string' ? body.session : undefined;
     this.attempt = 0;
     const every = this.o.pingIntervalMs ?? 15_000;
     this.ping = setInterval(() => this.conn?.send(emptyMessage(MsgType.PING)), every);
@@ -191,52 +190,11 @@ class RemoteLink implements SourceController {
     if (m.stream !== this.info.id) return;
     if (m.type === MsgType.GAP) return; // audio continuity is checked from startFrame below; GAP only explains it
     if (!this.wantRunning) return;
-    const receiveNs = monotonicNs();
-    if (m.type === MsgType.AUDIO && this.samples) return this.onAudio(m, receiveNs);
-    if ((m.type === MsgType.VIDEO || m.type === MsgType.RECORDS) && this.frames) return this.onFrame(m, receiveNs);
-  }
-
-  private onFrame(m: Message, receiveNs: bigint): void {
-    const w = this.frames!;
-    // Items the sender had but we never got (latest-wins skips, a reconnect): keep the sender's seq, count the gap.
-    if (m.seq < w.nextSeq) return; // a duplicate or late item
-    w.skipTo(m.seq, 'network', this.lastSeq >= 0n);
-    this.lastSeq = m.seq;
-    const slot = w.begin();
-    if (!slot) return;
-    if (m.payload.byteLength > slot.data.byteLength) {
-      w.abort(slot);
-      w.reportDrop('network', 1);
-      this.log.warn({ bytes: m.payload.byteLength, capacity: slot.data.byteLength }, 'received item larger than the ring slot; dropped');
-      return;
-    }
-    slot.data.set(m.payload);
-    if (m.type === MsgType.VIDEO) {
-      slot.width = m.f0;
-      slot.height = m.f1;
-      slot.stride = m.f2;
-      slot.format = m.f3;
-    }
-    slot.flags = m.flags;
-    w.commit(slot, m.payload.byteLength, m.captureNs, receiveNs);
-  }
-
-  private onAudio(m: Message, receiveNs: bigint): void {
-    const w = this.samples!;
-    const startFrame = m.aux;
-    if (this.nextStartFrame >= 0n && startFrame > this.nextStartFrame) {
-      w.reportDrop('network', Number(startFrame - this.nextStartFrame));
-    }
-    this.nextStartFrame = startFrame + BigInt(m.f0);
-    const bpf = w.bytesPerFrame;
-    const total = Math.floor(m.payload.byteLength / bpf);
-    let done = 0;
-    while (done < total) {
-      const r = w.reserve(Math.min(total - done, w.capacityFrames));
-      new Uint8Array(this.sab, r.byteOffset, r.byteLength).set(m.payload.subarray(done * bpf, (done + r.frames) * bpf));
-      w.commit(r.frames, m.captureNs + (BigInt(done) * 1_000_000_000n) / BigInt(w.rate), receiveNs, done === 0 ? m.flags : 0);
-      done += r.frames;
-    }
+    const relay = this.relay!;
+    const item = { seq: m.type === MsgType.AUDIO ? m.aux : m.seq, captureNs: m.captureNs, flags: m.flags, sender: this.session };
+    if (m.type === MsgType.AUDIO && relay.samples) relay.writeAudio(item, m.payload);
+    else if (m.type === MsgType.VIDEO && relay.frames) relay.write(item, m.payload, { width: m.f0, height: m.f1, stride: m.f2, format: m.f3 });
+    else if (m.type === MsgType.RECORDS && relay.frames) relay.write(item, m.payload);
   }
 
   private lost(reason: string): void {
@@ -245,12 +203,13 @@ class RemoteLink implements SourceController {
     if (this.closing) return;
     this.log.warn({ reason }, 'connection lost');
     this.events.next({ type: 'disconnected', atNs: monotonicNs(), reason });
-    (this.frames ?? this.samples)?.markGap();
+    this.relay?.disconnected();
     if (this.o.reconnect === false) {
       this.events.next({ type: 'error', atNs: monotonicNs(), error: new DisconnectedError(`connection to ${this.url.href} lost: ${reason}`).toJSON() });
       return;
     }
-    const delay = Math.min(5000, 250 * 2 ** this.attempt++);
+    // Short backoff: a restarted server should be back in the picture within a second of listening again.
+    const delay = Math.min(1000, 250 * 2 ** this.attempt++);
     setTimeout(() => {
       if (this.closing) return;
       this.dial(
@@ -265,9 +224,11 @@ class RemoteLink implements SourceController {
     switch (call.t) {
       case 'start':
         this.wantRunning = true;
+        this.relay?.watch(true);
         return undefined;
       case 'stop':
         this.wantRunning = false;
+        this.relay?.watch(false);
         return undefined;
       case 'listControls':
         return [];
@@ -281,7 +242,8 @@ class RemoteLink implements SourceController {
     this.closing = true;
     if (this.ping) clearInterval(this.ping);
     this.conn?.close();
-    (this.frames ?? this.samples)?.setState(RingState.closed);
+    this.relay?.close();
+    (this.relay?.frames ?? this.relay?.samples)?.setState(RingState.closed);
     this.events.next({ type: 'closed', atNs: monotonicNs() });
     this.events.complete();
   }

@@ -6,7 +6,7 @@
  * Safe by default: binds 127.0.0.1; any other address needs a token; client messages, clients, hello time
  * and idle time are limited; a malformed message closes that connection (with a logged reason) only.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import { createServer as createNetServer, type AddressInfo, type Server as TcpServer, type Socket } from 'node:net';
@@ -72,6 +72,8 @@ export class NetServer implements AsyncDisposable {
   private readonly webRoot: string | null;
   private nextClientId = 1;
   private closed = false;
+  /** This server's life: sent in STREAMS so a client that reconnects can tell a restarted server (seqs from 0). */
+  readonly session = randomUUID();
   /** Connections closed for a protocol violation, by reason (diagnostics and tests). */
   readonly rejected: Record<string, number> = {};
 
@@ -295,6 +297,7 @@ export class NetServer implements AsyncDisposable {
     c.write(
       jsonMessage(MsgType.STREAMS, {
         version: PROTOCOL_VERSION,
+        session: this.session,
         streams: feeds.map((f) => ({
           id: f.id,
           name: f.name,
