@@ -44,6 +44,9 @@ const sleepCell = new Int32Array(new SharedArrayBuffer(4));
  * the last ≤ 2 ms is a short Atomics.wait so pacing at 1 kHz stays accurate — this blocks the calling
  * thread briefly, which is why sources call it only from their own worker.
  */
+/** When sleepUntil last let the event loop run (per thread). */
+let lastTurn = 0;
+
 export async function sleepUntil(deadlineNs: bigint, signal?: AbortSignal): Promise<void> {
   for (;;) {
     if (signal?.aborted) return;
@@ -61,6 +64,13 @@ export async function sleepUntil(deadlineNs: bigint, signal?: AbortSignal): Prom
         signal?.addEventListener('abort', done, { once: true });
       });
     } else {
+      // Short waits block (timers are too coarse), which never reaches the event loop: a loop paced at
+      // ≥ 400 Hz would starve its thread's messages (stop/close). Give the loop a turn every 5 ms.
+      if (performance.now() - lastTurn > 5) {
+        await new Promise<void>((r) => setImmediate(r));
+        lastTurn = performance.now();
+        continue;
+      }
       Atomics.wait(sleepCell, 0, 0, remainingMs);
       return;
     }

@@ -18,7 +18,8 @@ export type ErrorCode =
   | 'EWORKER'
   | 'EPLUGIN'
   | 'EIO'
-  | 'ENATIVE';
+  | 'ENATIVE'
+  | 'EOVERRUN';
 
 export interface SerializedError {
   name: string;
@@ -140,6 +141,16 @@ export class NativeError extends SenseflowError {
   }
 }
 
+/**
+ * The ring's writer overwrote data while a reader copied it, on every retry: the reader is too slow for
+ * this ring (a larger ring or a smaller read helps). Never returned as data: torn samples are not delivered.
+ */
+export class OverrunError extends SenseflowError {
+  constructor(message: string, details?: Record<string, unknown>) {
+    super('EOVERRUN', message, details);
+  }
+}
+
 const CLASSES: Record<string, new (...args: never[]) => SenseflowError> = {
   InvalidOptionError,
   DeviceNotFoundError,
@@ -153,6 +164,7 @@ const CLASSES: Record<string, new (...args: never[]) => SenseflowError> = {
   PluginError,
   IOError,
   NativeError,
+  OverrunError,
 };
 
 /** Turns anything thrown into something that survives postMessage. */

@@ -18,5 +18,6 @@ export { resolveLogger, type LogLevel, type Logger } from './log.js';
 export * from './ring/layout.js';
 export * from './ring/frame-ring.js';
 export * from './ring/sample-ring.js';
+export * from './ring/consumer.js';
 export { createRingForSpec, checkSpec } from './ring/for-spec.js';
 export * from './relay/relay-writer.js';

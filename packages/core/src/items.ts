@@ -1,8 +1,13 @@
 /**
  * Items as the main-thread API presents them. Every item carries `seq`, `captureNs` (CLOCK_MONOTONIC ns
  * at capture) and `receiveNs` (when the source got it), and its payload as a zero-copy view over the ring.
+ *
+ * `copy()` is verified after copying (a view the writer overwrote meanwhile throws {@link OverrunError},
+ * never returns torn bytes), and a copy's `copy()` copies the copy: it never reads the ring again.
+ * Items are class instances (methods on the prototype: no closures per item on the data path).
  */
 import type { RecordsSpec } from './contract/v1/index.js';
+import { OverrunError } from './errors.js';
 import { formatName } from './formats.js';
 import type { FrameView } from './ring/frame-ring.js';
 import type { SampleFormat } from './ring/layout.js';
@@ -25,7 +30,7 @@ export interface VideoFrame extends ItemBase {
   /** Bytes per row (0 for compressed formats). */
   stride: number;
   pixelFormat: string;
-  /** A detached copy that stays valid forever. */
+  /** A detached copy that stays valid forever (verified after copying; throws OverrunError if the view was overwritten). */
   copy(): VideoFrame;
 }
 
@@ -40,6 +45,7 @@ export interface AudioChunk extends ItemBase {
   /** Interleaved samples: a view over the ring, valid while `valid()` (the ring holds seconds). */
   data: SampleArray;
   valid(): boolean;
+  /** A detached copy (verified after copying; throws OverrunError if the writer lapped the view). */
   copy(): AudioChunk;
 }
 
@@ -50,63 +56,129 @@ export interface RecordItem extends ItemBase {
   fields: readonly string[];
   get(name: string): number;
   toObject(): Record<string, number>;
+  /** A detached copy (verified after copying; throws OverrunError if the view was overwritten). */
   copy(): RecordItem;
 }
 
 export type SourceItem = VideoFrame | AudioChunk | RecordItem;
 
-export function videoFrame(v: FrameView): VideoFrame {
-  const item: VideoFrame = {
-    kind: 'video',
-    seq: v.seq,
-    captureNs: v.captureNs,
-    receiveNs: v.receiveNs,
-    flags: v.flags,
-    data: v.data,
-    width: v.width,
-    height: v.height,
-    stride: v.stride,
-    pixelFormat: formatName(v.format),
-    copy: () => ({ ...item, data: v.data.slice(), copy: () => item.copy() }),
-  };
-  return item;
+/** Tells whether a frame view's bytes are still its own (FrameRingReader.intact); null for detached copies. */
+export type FrameCheck = ((v: FrameView) => boolean) | null;
+
+const overrun = (what: string, seq: bigint) =>
+  new OverrunError(`the ring's writer overwrote ${what} seq ${seq} before it was copied: copy() inside the callback (or right after latest()) to keep it`, {
+    seq: String(seq),
+  });
+
+class VideoFrameItem implements VideoFrame {
+  readonly kind = 'video' as const;
+  seq: bigint;
+  captureNs: bigint;
+  receiveNs: bigint;
+  flags: number;
+  data: Uint8Array;
+  width: number;
+  height: number;
+  stride: number;
+  pixelFormat: string;
+  constructor(
+    v: Omit<FrameView, 'format' | 'byteLength' | 'slot'> & { pixelFormat: string },
+    private readonly view: FrameView | null,
+    private readonly check: FrameCheck,
+  ) {
+    this.seq = v.seq;
+    this.captureNs = v.captureNs;
+    this.receiveNs = v.receiveNs;
+    this.flags = v.flags;
+    this.data = v.data;
+    this.width = v.width;
+    this.height = v.height;
+    this.stride = v.stride;
+    this.pixelFormat = v.pixelFormat;
+  }
+  copy(): VideoFrame {
+    const data = this.data.slice();
+    if (this.view && this.check && !this.check(this.view)) throw overrun('video frame', this.seq);
+    return new VideoFrameItem({ ...this, data }, null, null);
+  }
 }
 
-export function recordItem(v: FrameView, spec: RecordsSpec, index: ReadonlyMap<string, number>, names: readonly string[]): RecordItem {
-  const values = new Float64Array(v.data.buffer, v.data.byteOffset, spec.fields.length);
-  const make = (vals: Float64Array): RecordItem => ({
-    kind: 'records',
-    seq: v.seq,
-    captureNs: v.captureNs,
-    receiveNs: v.receiveNs,
-    flags: v.flags,
-    values: vals,
-    fields: names,
-    get: (name) => {
-      const i = index.get(name);
-      return i === undefined ? Number.NaN : vals[i];
-    },
-    toObject: () => Object.fromEntries(names.map((n, i) => [n, vals[i]])),
-    copy: () => make(vals.slice()),
-  });
-  return make(values);
+export function videoFrame(v: FrameView, check: FrameCheck = null): VideoFrame {
+  return new VideoFrameItem({ ...v, pixelFormat: formatName(v.format) }, v, check);
+}
+
+/** Per-stream record metadata, made once per Source. */
+export interface RecordShape {
+  fieldCount: number;
+  names: readonly string[];
+  index: ReadonlyMap<string, number>;
+}
+
+export function recordShape(spec: RecordsSpec): RecordShape {
+  const names = spec.fields.map((f) => f.name);
+  return { fieldCount: names.length, names, index: new Map(names.map((n, i) => [n, i])) };
+}
+
+class RecordItemImpl implements RecordItem {
+  readonly kind = 'records' as const;
+  constructor(
+    readonly seq: bigint,
+    readonly captureNs: bigint,
+    readonly receiveNs: bigint,
+    readonly flags: number,
+    readonly values: Float64Array,
+    private readonly shape: RecordShape,
+    private readonly view: FrameView | null,
+    private readonly check: FrameCheck,
+  ) {}
+  get fields(): readonly string[] {
+    return this.shape.names;
+  }
+  get(name: string): number {
+    const i = this.shape.index.get(name);
+    return i === undefined ? Number.NaN : this.values[i];
+  }
+  toObject(): Record<string, number> {
+    const o: Record<string, number> = {};
+    for (let i = 0; i < this.shape.names.length; i++) o[this.shape.names[i]] = this.values[i];
+    return o;
+  }
+  copy(): RecordItem {
+    const values = this.values.slice();
+    if (this.view && this.check && !this.check(this.view)) throw overrun('record', this.seq);
+    return new RecordItemImpl(this.seq, this.captureNs, this.receiveNs, this.flags, values, this.shape, null, null);
+  }
+}
+
+export function recordItem(v: FrameView, shape: RecordShape, check: FrameCheck = null): RecordItem {
+  const values = new Float64Array(v.data.buffer, v.data.byteOffset, shape.fieldCount);
+  return new RecordItemImpl(v.seq, v.captureNs, v.receiveNs, v.flags, values, shape, v, check);
+}
+
+const always = () => true;
+
+class AudioChunkItem implements AudioChunk {
+  readonly kind = 'audio' as const;
+  constructor(
+    readonly seq: bigint,
+    readonly captureNs: bigint,
+    readonly receiveNs: bigint,
+    readonly flags: number,
+    readonly startFrame: bigint,
+    readonly frames: number,
+    readonly channels: number,
+    readonly rate: number,
+    readonly format: SampleFormat,
+    readonly data: SampleArray,
+    readonly valid: () => boolean,
+  ) {}
+  copy(): AudioChunk {
+    const data = this.data.slice() as SampleArray;
+    if (!this.valid()) throw overrun('audio chunk', this.seq);
+    return new AudioChunkItem(this.seq, this.captureNs, this.receiveNs, this.flags, this.startFrame, this.frames, this.channels, this.rate, this.format, data, always);
+  }
 }
 
 export function audioChunk(c: SampleChunkView, channels: number, rate: number, format: SampleFormat): AudioChunk {
-  const make = (data: SampleArray, valid: () => boolean): AudioChunk => ({
-    kind: 'audio',
-    seq: c.seq,
-    captureNs: c.captureNs,
-    receiveNs: c.receiveNs,
-    flags: c.flags,
-    startFrame: c.startFrame,
-    frames: c.frames,
-    channels,
-    rate,
-    format,
-    data,
-    valid,
-    copy: () => make(data.slice() as SampleArray, () => true),
-  });
-  return make(c.data, c.valid);
+  return new AudioChunkItem(c.seq, c.captureNs, c.receiveNs, c.flags, c.startFrame, c.frames, channels, rate, format, c.data, c.valid);
 }

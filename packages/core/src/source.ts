@@ -2,7 +2,6 @@
  * The main-thread face of a source: observables and synchronous accessors over its ring, plus lifecycle.
  * The ring is read in place; the worker is told only start/stop/close/controls.
  */
-import { performance } from 'node:perf_hooks';
 import { Observable, Subject, share, type Subscriber } from 'rxjs';
 import type { Logger } from 'pino';
 import { createLevels, levels, type ChannelLevels } from './audio-levels.js';
@@ -10,10 +9,10 @@ import { monotonicNs } from './clock.js';
 import type { ControlInfo, SourceEvent, StreamSpec } from './contract/v1/index.js';
 import { InvalidOptionError, InvalidStateError } from './errors.js';
 import type { ControlCall } from './host/worker-host.js';
-import { audioChunk, recordItem, videoFrame, type AudioChunk, type RecordItem, type SourceItem, type VideoFrame } from './items.js';
-import { FrameRingReader } from './ring/frame-ring.js';
-import { I32, RingState } from './ring/layout.js';
-import { SampleRingReader, type SampleArray, type SampleBlock } from './ring/sample-ring.js';
+import { audioChunk, recordItem, recordShape, videoFrame, type AudioChunk, type FrameCheck, type RecordItem, type SourceItem, type VideoFrame } from './items.js';
+import { RingConsumer, markRingClosed } from './ring/consumer.js';
+import { FrameRingReader, type FrameView } from './ring/frame-ring.js';
+import { SampleRingReader, type SampleArray, type SampleBlock, type SampleChunkView } from './ring/sample-ring.js';
 
 export type SourceState = 'stopped' | 'running' | 'closed';
 
@@ -70,6 +69,11 @@ export interface SourceInternals {
   host: SourceController;
   log: Logger;
   statsIntervalMs: number;
+  /**
+   * Longest delay (ms) a frames$ wake-up may be held back to deliver items in a batch (default 1: a 1 kHz
+   * stream reaches its subscriber within ~2 ms). 0 wakes for every item.
+   */
+  batchMs?: number;
 }
 
 /** Latency samples kept for percentiles (a small fixed window; no allocation per item). */
@@ -96,11 +100,12 @@ class LatencyWindow {
  *   slow subscriber are skipped and counted (`stats.drops.overwritten`), never delivered torn.
  * - `latest()` never returns an item older than the newest complete one; the returned view stays valid
  *   until the next `latest()` call on this Source.
- * - After `close()`, every method throws {@link InvalidStateError}; `close()` itself is idempotent.
+ * - After `close()`, every method (`drops()` included) throws {@link InvalidStateError}; `close()` returns the
+ *   same promise to every caller, resolved once teardown is over.
  */
 export class Source<I extends SourceItem = SourceItem> implements AsyncDisposable {
   readonly spec: StreamSpec;
-  /** The ring's SharedArrayBuffer: attach a reader to it from any worker (`attachReader`). */
+  /** The ring's SharedArrayBuffer: attach a reader to it from any worker (`attachReader`, `RingConsumer`). */
   readonly ring: SharedArrayBuffer;
   /** Lifecycle and device events (disconnects, crashes, restarts, errors, custom plugin events). */
   readonly events$: Observable<SourceEvent>;
@@ -110,16 +115,17 @@ export class Source<I extends SourceItem = SourceItem> implements AsyncDisposabl
   readonly stats$: Observable<SourceStats>;
 
   private _state: SourceState = 'stopped';
+  private closing: Promise<void> | null = null;
   private readonly host: SourceController;
   private readonly log: Logger;
   private readonly latestReader: FrameRingReader | SampleRingReader;
-  private readonly subscribers = new Set<{ reader: FrameRingReader | SampleRingReader; sub: Subscriber<I> }>();
+  private historyReader: FrameRingReader | null = null;
+  private readonly subscribers = new Set<{ consumer: RingConsumer; sub: Subscriber<I>; done: Promise<void> }>();
   private overwrittenGone = 0;
-  private pumping = false;
-  private readonly notify: Int32Array;
+  private readonly batchMs: number;
   private readonly latency = new LatencyWindow();
   private readonly receiveLatency = new LatencyWindow();
-  private readonly toItem: (v: never) => I;
+  private readonly toItem: (v: FrameView | SampleChunkView, check: FrameCheck) => I;
   private readonly closed$ = new Subject<void>();
   private stale = false;
 
@@ -128,7 +134,8 @@ export class Source<I extends SourceItem = SourceItem> implements AsyncDisposabl
     this.log = internals.log;
     this.spec = this.host.spec;
     this.ring = this.host.sab;
-    this.notify = new Int32Array(this.ring, 0, 64);
+    this.batchMs = internals.batchMs ?? 1;
+    if (!(this.batchMs >= 0)) throw new InvalidOptionError('batchMs', 'a number of milliseconds ≥ 0', internals.batchMs);
     this.events$ = this.host.events.asObservable();
     this.host.events.subscribe((e) => {
       if (e.type === 'custom' && (e.name === 'stale' || e.name === 'live')) this.stale = e.name === 'stale';
@@ -136,24 +143,24 @@ export class Source<I extends SourceItem = SourceItem> implements AsyncDisposabl
     const spec = this.spec;
     if (spec.kind === 'audio') {
       this.latestReader = new SampleRingReader(this.ring);
-      this.toItem = ((c: Parameters<typeof audioChunk>[0]) => audioChunk(c, spec.channels, spec.rate, spec.format)) as never;
+      this.toItem = ((c: SampleChunkView) => audioChunk(c, spec.channels, spec.rate, spec.format)) as never;
     } else {
       this.latestReader = new FrameRingReader(this.ring);
       if (spec.kind === 'records') {
-        const names = spec.fields.map((f) => f.name);
-        const index = new Map(names.map((n, i) => [n, i]));
-        this.toItem = ((v: Parameters<typeof videoFrame>[0]) => recordItem(v, spec, index, names)) as never;
+        const shape = recordShape(spec);
+        this.toItem = ((v: FrameView, check: FrameCheck) => recordItem(v, shape, check)) as never;
       } else this.toItem = videoFrame as never;
     }
     this.frames$ = new Observable<I>((sub) => {
       this.assertOpen();
-      const entry = { reader: this.newReader(), sub };
+      const consumer = new RingConsumer(this.ring, { maxDelayMs: this.batchMs });
+      const entry = { consumer, sub, done: Promise.resolve() };
       this.subscribers.add(entry);
-      this.pump();
+      entry.done = this.serve(consumer, sub);
       return () => {
-        this.subscribers.delete(entry);
-        if (entry.reader instanceof FrameRingReader) entry.reader.release();
-        this.overwrittenGone += entry.reader.drops().overwritten;
+        if (!this.subscribers.delete(entry)) return;
+        this.overwrittenGone += consumer.drops().overwritten;
+        consumer.close();
       };
     });
     this.stats$ = new Observable<SourceStats>((sub) => {
@@ -169,7 +176,7 @@ export class Source<I extends SourceItem = SourceItem> implements AsyncDisposabl
           atNs: now,
           items,
           rate: (items - lastItems) / dt,
-          drops: this.drops(),
+          drops: this.dropsNow(),
           gaps: this.latestReader.gaps(),
           latencyMs: this.latency.takeSummary(),
           captureToReceiveMs: this.receiveLatency.takeSummary(),
@@ -182,8 +189,12 @@ export class Source<I extends SourceItem = SourceItem> implements AsyncDisposabl
           lastFrames = frames;
           if (frames > 0n) {
             const n = Math.min(Number(frames), Math.max(1, Math.round(this.spec.rate / 10)), r.capacityFrames);
-            const block = r.read(n);
-            stats.level = levels(block.data, this.spec.channels, this.spec.format, createLevels(this.spec.channels));
+            try {
+              const block = r.read(n);
+              stats.level = levels(block.data, this.spec.channels, this.spec.format, createLevels(this.spec.channels));
+            } catch {
+              // OverrunError: the writer kept lapping the copy; this tick has no level (never a torn one).
+            }
           }
         }
         lastItems = items;
@@ -226,19 +237,29 @@ export class Source<I extends SourceItem = SourceItem> implements AsyncDisposabl
   }
 
   /**
-   * Stops and closes the source, completes every observable, and ends the worker (which closes the
-   * device). Order: stop capture → plugin close → worker exit → observables complete. Idempotent.
+   * Stops and closes the source and ends every consumer of its ring. Order (docs/architecture.md):
+   * methods throw from the first call → stop capture → plugin close → worker exit → the ring is marked
+   * closed → every consumer of the ring, in any thread (frames$ subscribers, file sinks, spectrum, NATS
+   * publishers, network feeds), takes what is left and ends → frames$ and stats$ complete → resolves.
+   * Every call returns the same promise.
    */
-  async close(opts: { force?: boolean; timeoutMs?: number } = {}): Promise<void> {
-    if (this._state === 'closed') return;
+  close(opts: { force?: boolean; timeoutMs?: number } = {}): Promise<void> {
+    this.closing ??= this.teardown(opts);
+    return this.closing;
+  }
+
+  private async teardown(opts: { force?: boolean; timeoutMs?: number }): Promise<void> {
     this._state = 'closed';
     try {
       await this.host.close(opts);
     } finally {
-      Atomics.notify(this.notify, I32.NOTIFY); // wake the pump so it sees the close
+      // The worker marks the ring closed when it closes gracefully; a terminated worker cannot.
+      markRingClosed(this.ring);
+      await Promise.all([...this.subscribers].map((s) => s.done));
       for (const { sub } of [...this.subscribers]) sub.complete();
       this.subscribers.clear();
-      if (this.latestReader instanceof FrameRingReader) this.latestReader.release();
+      this.latestReader.release();
+      this.historyReader?.release();
       this.closed$.next();
       this.closed$.complete();
     }
@@ -255,30 +276,58 @@ export class Source<I extends SourceItem = SourceItem> implements AsyncDisposabl
   latest(): I | null {
     this.assertOpen();
     const r = this.latestReader;
-    if (r instanceof FrameRingReader) {
-      const v = r.latest();
-      return v ? this.toItem(v as never) : null;
+    const v = r.latest();
+    return v ? this.toItem(v, r instanceof FrameRingReader ? this.intactLatest : null) : null;
+  }
+
+  private readonly intactLatest = (v: FrameView) => (this.latestReader as FrameRingReader).intact(v);
+
+  /**
+   * Video and records: the last `n` items the ring still holds (fewer if fewer were written or some were
+   * overwritten meanwhile), oldest first, as detached copies that stay valid — PsychoPy's `keepFrames`.
+   *
+   * @example
+   * ```ts
+   * const last30 = cam.history(30); // the last second at 30 fps
+   * ```
+   */
+  history(n: number): I[] {
+    this.assertOpen();
+    if (this.spec.kind === 'audio') throw new InvalidStateError('history(n) is for video and records sources; this is an audio source (use read(n))');
+    const r = (this.historyReader ??= new FrameRingReader(this.ring));
+    if (!Number.isInteger(n) || n < 1 || n > r.slots) throw new InvalidOptionError('n', `an integer from 1 to ${r.slots} (the ring's slots)`, n);
+    const head = r.head();
+    const out: I[] = [];
+    for (let seq = head > BigInt(n) ? head - BigInt(n) : 0n; seq < head; seq++) {
+      const v = r.at(seq);
+      if (v) out.push(this.toItem(v, null).copy() as I); // copied under a read lease: never torn
     }
-    const c = r.latest();
-    return c ? this.toItem(c as never) : null;
+    r.release();
+    return out;
   }
 
   /**
    * Audio: the newest `n` frames (interleaved, copied out and verified untorn) with the capture time of
-   * the first. Pass `into` to reuse a buffer of `n × channels` samples.
+   * the first. Pass `into` to reuse a buffer of `n × channels` samples. Throws OverrunError if the writer
+   * tore every copy attempt (never returns torn samples).
    */
   read(n: number, into?: SampleArray): SampleBlock {
     this.assertOpen();
     if (!(this.latestReader instanceof SampleRingReader))
-      throw new InvalidStateError(`read(n) is for audio sources; this is a ${this.spec.kind} source (use latest() or frames$)`);
+      throw new InvalidStateError(`read(n) is for audio sources; this is a ${this.spec.kind} source (use latest(), history(n) or frames$)`);
     return this.latestReader.read(n, into);
   }
 
   /** Loss so far by cause (writer causes plus `overwritten` across this Source's subscribers). */
   drops(): Record<string, number> {
+    this.assertOpen();
+    return this.dropsNow();
+  }
+
+  private dropsNow(): Record<string, number> {
     const d = this.latestReader.drops();
     let over = this.overwrittenGone;
-    for (const { reader } of this.subscribers) over += reader.drops().overwritten;
+    for (const { consumer } of this.subscribers) over += consumer.drops().overwritten;
     d.overwritten = over;
     return d;
   }
@@ -303,71 +352,37 @@ export class Source<I extends SourceItem = SourceItem> implements AsyncDisposabl
     if (this._state === 'closed') throw new InvalidStateError(`source '${this.name}' is closed`);
   }
 
-  private newReader(): FrameRingReader | SampleRingReader {
-    return this.spec.kind === 'audio' ? new SampleRingReader(this.ring) : new FrameRingReader(this.ring);
-  }
-
   private itemsWritten(): number {
     const r = this.latestReader;
     return Number(r instanceof FrameRingReader ? r.head() : r.chunksWritten());
   }
 
   /**
-   * One wake-up loop per Source serves every subscriber: Atomics.waitAsync on the ring's NOTIFY word.
-   * Each turn delivers a bounded batch per subscriber and yields to the event loop before the next, so a
-   * slow subscriber loses items (counted) instead of starving timers and I/O on this thread.
+   * Delivers one subscriber's items: one RingConsumer per subscriber, one wake-up per batch (at most
+   * `batchMs` late), the event loop gets a turn between batches. A slow subscriber loses items (counted
+   * under `overwritten`) instead of starving timers and I/O on this thread. Ends when the subscriber goes
+   * or the ring closes (after delivering what it holds).
    */
-  private pump(): void {
-    if (this.pumping) return;
-    this.pumping = true;
-    const loop = async () => {
-      while (this.subscribers.size > 0 && this._state !== 'closed') {
-        const seen = Atomics.load(this.notify, I32.NOTIFY);
-        const more = this.drain();
-        if (Atomics.load(this.notify, I32.STATE) === RingState.closed) break;
-        if (more) {
-          await new Promise((r) => setImmediate(r));
-          continue;
-        }
-        const w = Atomics.waitAsync(this.notify, I32.NOTIFY, seen, 1000);
-        if (w.async) await w.value;
-      }
-      this.pumping = false;
-    };
-    loop().catch((e: unknown) => {
-      this.pumping = false;
-      this.log.error({ err: e }, 'frames$ pump failed');
-      for (const { sub } of this.subscribers) sub.error(e);
-    });
-  }
-
-  /** Delivers up to a batch per subscriber; returns whether items are still waiting. */
-  private drain(): boolean {
-    const started = performance.now();
-    let more = false;
-    for (const entry of this.subscribers) {
-      const { reader, sub } = entry;
-      for (let n = 0; ; n++) {
-        // Budget per turn: a ring's worth of items or 20 ms, whichever comes first.
-        if (n >= 64 || performance.now() - started > 20) {
-          more = true;
-          break;
-        }
-        const v = reader.next();
-        if (!v) break;
-        const item = this.toItem(v as never);
-        const now = monotonicNs();
-        this.latency.add(Number(now - item.captureNs) / 1e6);
-        this.receiveLatency.add(Number(item.receiveNs - item.captureNs) / 1e6);
-        try {
+  private async serve(consumer: RingConsumer, sub: Subscriber<I>): Promise<void> {
+    const check: FrameCheck = consumer.kind === 'frame' ? (v) => (consumer.ring as FrameRingReader).intact(v) : null;
+    try {
+      while (await consumer.wait()) {
+        const now = monotonicNs(); // one clock read per batch
+        for (let v = consumer.take(); v && !consumer.aborted; v = consumer.take()) {
+          const item = this.toItem(v, check);
+          this.latency.add(Number(now - item.captureNs) / 1e6);
+          this.receiveLatency.add(Number(item.receiveNs - item.captureNs) / 1e6);
           sub.next(item);
-        } finally {
-          if (reader instanceof FrameRingReader) reader.release();
         }
-        if (!this.subscribers.has(entry)) break;
+        consumer.release();
       }
+      if (!consumer.aborted) sub.complete(); // the ring closed
+    } catch (e) {
+      this.log.error({ err: e }, 'frames$ delivery failed');
+      sub.error(e);
+    } finally {
+      consumer.release();
     }
-    return more;
   }
 }
 

@@ -1,6 +1,11 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { InvalidOptionError, SampleRingReader, SampleRingWriter, createSampleRing } from '@senseflow/core';
+import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { InvalidOptionError, OverrunError, SampleRingReader, SampleRingWriter, createSampleRing, type SampleArray } from '@senseflow/core';
+
+const CORE = pathToFileURL(createRequire(import.meta.url).resolve('@senseflow/core')).href;
 
 const valueAt = (frame: number, ch: number) => ((frame * 7 + ch * 1000) % 32768) | 0;
 
@@ -98,5 +103,95 @@ describe('sample ring', () => {
     expect(r.next()!.flags & 1).toBe(0);
     expect(r.next()!.flags & 1).toBe(1);
     expect(r.drops().driver).toBe(37);
+  });
+
+  it('property: read(n) under a writer that laps it mid-copy returns the newest consistent samples or throws OverrunError, never torn data', () => {
+    /** A reader whose copy lets the writer run in the middle of it (the interleaving a real lapping writer makes). */
+    class Interleaved extends SampleRingReader {
+      laps: number[] = [];
+      constructor(sab: SharedArrayBuffer, private readonly lap: (frames: number) => void) {
+        super(sab);
+      }
+      protected override copyOut(start: bigint, frames: number, out: SampleArray): void {
+        const half = Math.floor(frames / 2);
+        super.copyOut(start, half, out);
+        const n = this.laps.shift();
+        if (n) this.lap(n);
+        const rest = out.subarray(half * 2) as SampleArray; // 2 channels
+        super.copyOut(start + BigInt(half), frames - half, rest);
+      }
+    }
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 16, max: 200 }),
+        fc.integer({ min: 1, max: 200 }),
+        fc.array(fc.integer({ min: 0, max: 400 }), { minLength: 1, maxLength: 12 }),
+        (cap, nRaw, laps) => {
+          const n = Math.min(nRaw, cap);
+          const rate = 8000;
+          const sab = createSampleRing({ channels: 2, rate, format: 's16le', capacityFrames: cap, chunks: 64 });
+          const w = new SampleRingWriter(sab);
+          writeChunk(w, cap + 7, rate, 0n);
+          const r = new Interleaved(sab, (frames) => writeChunk(w, frames, rate, 0n));
+          r.laps = [...laps];
+          const tornEveryTime = laps.length >= 8 && laps.slice(0, 8).every((x) => x > 0);
+          let b;
+          try {
+            b = r.read(n);
+          } catch (e) {
+            expect(e).toBeInstanceOf(OverrunError);
+            expect(tornEveryTime).toBe(true);
+            return;
+          }
+          expect(b.frames).toBe(n);
+          for (let i = 0; i < b.frames; i++)
+            for (let c = 0; c < 2; c++) expect(b.data[i * 2 + c]).toBe(valueAt(Number(b.startFrame) + i, c));
+        },
+      ),
+      { numRuns: 400 },
+    );
+  });
+
+  it('read(n) against a real writer thread lapping a small ring: every block is consistent or an OverrunError', async () => {
+    const cap = 256;
+    const sab = createSampleRing({ channels: 2, rate: 48000, format: 's16le', capacityFrames: cap, chunks: 256 });
+    const w = new Worker(
+      `const { workerData, parentPort } = require('node:worker_threads');
+       import(workerData.core).then((core) => {
+         const w = new core.SampleRingWriter(workerData.sab);
+         const end = Date.now() + 1500;
+         while (Date.now() < end) {
+           const r = w.reserve(1 + (Number(w.framesWritten) % 97));
+           const start = Number(r.startFrame);
+           for (let i = 0; i < r.frames; i++) for (let c = 0; c < 2; c++) r.samples[i * 2 + c] = ((start + i) * 7 + c * 1000) % 32768;
+           w.commit(r.frames, 0n);
+         }
+         parentPort.postMessage('done');
+       });`,
+      { eval: true, workerData: { core: CORE, sab } },
+    );
+    const done = new Promise((res, rej) => (w.once('message', res), w.once('error', rej)));
+    let finished = false;
+    void done.then(() => (finished = true));
+    const r = new SampleRingReader(sab);
+    let blocks = 0;
+    let overruns = 0;
+    let bad = 0;
+    const into = new Int16Array(cap * 2);
+    while (!finished) {
+      for (let k = 0; k < 200; k++) {
+        try {
+          const b = r.read(cap, into);
+          blocks++;
+          for (let i = 0; i < b.frames; i++) if (b.data[i * 2 + 1] !== valueAt(Number(b.startFrame) + i, 1)) bad++;
+        } catch (e) {
+          if (!(e instanceof OverrunError)) throw e;
+          overruns++;
+        }
+      }
+      await new Promise((res) => setImmediate(res));
+    }
+    expect(bad).toBe(0);
+    expect(blocks + overruns).toBeGreaterThan(100);
   });
 });

@@ -41,6 +41,8 @@ export interface Publisher {
   readonly subject: string;
   readonly address: StreamAddress;
   stats(): PublisherStats;
+  /** Resolves once the publishing worker has ended: after close(), or by itself when the source closed. */
+  readonly ended: Promise<void>;
   close(): Promise<void>;
 }
 
@@ -134,6 +136,7 @@ export async function publish(source: Source<SourceItem>, options: PublishOption
   return {
     subject,
     address,
+    ended: exited,
     stats: () => ({ messages: Number(c[0]), bytes: Number(c[1]), items: Number(c[2]), chunkedItems: Number(c[3]), lost: Number(c[4]) }),
     async close() {
       if (closed) return;

@@ -1,10 +1,13 @@
 /**
- * Publishes one ring to NATS from its own worker: the main thread is not in the data path. Each item is
- * one message (or several chunks of at most the server's max payload), payload straight from the ring view.
+ * Publishes one ring to NATS from its own worker: the main thread is not in the data path. Reads through
+ * core's RingConsumer (batched wake-ups, loss counted). Each item is one message (or several chunks of at
+ * most the server's max payload): video/records straight from the leased ring view, audio from a copy
+ * verified after copying (a chunk the writer tore is counted as lost, never sent). Ends on 'close' or when
+ * the ring closes (its source closed).
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { headers } from '@nats-io/transport-node';
-import { FrameRingReader, I32, SampleRingReader, attachReader, formatName, type StreamSpec } from '@senseflow/core';
+import { RingConsumer, formatName, type FrameView, type SampleChunkView, type StreamSpec } from '@senseflow/core';
 import { connectNats, type NatsConnectionOptions } from './connection.js';
 import { H } from './subjects.js';
 import { chunksOf, encodeChunk, encodeFormat } from './wire.js';
@@ -26,12 +29,10 @@ const counters = new BigInt64Array(init.counters);
 const nc = await connectNats(init.conn, `senseflow-publisher ${init.subject}`);
 // Headers count against max_payload: keep a margin for ours.
 const maxChunk = Math.max(1024, nc.info!.max_payload - 1024);
-const reader = attachReader(init.ring);
-const notify = new Int32Array(init.ring, 0, 16);
-let closing = false;
+const stop = new AbortController();
+const consumer = new RingConsumer(init.ring, { signal: stop.signal });
 parentPort!.on('message', (m) => {
-  if (m === 'close') closing = true;
-  Atomics.notify(notify, I32.NOTIFY);
+  if (m === 'close') stop.abort();
 });
 
 function send(meta: { seq: bigint; captureNs: bigint; receiveNs: bigint; flags: number; format: Record<string, string | number> }, bytes: Uint8Array): void {
@@ -55,30 +56,30 @@ function send(meta: { seq: bigint; captureNs: bigint; receiveNs: bigint; flags: 
 }
 
 function drain(): void {
-  if (reader instanceof FrameRingReader) {
-    for (let v = reader.next(); v; v = reader.next()) {
+  if (consumer.kind === 'frame') {
+    const frames = consumer as RingConsumer<FrameView>;
+    for (let v = frames.take(); v; v = frames.take()) {
       const format: Record<string, string | number> =
         init.spec.kind === 'video' ? { w: v.width, h: v.height, s: v.stride, f: formatName(v.format) } : { n: v.byteLength / 8 };
-      send({ ...v, format }, v.data); // nats copies into its outbound buffer; then the lease is released
+      send({ ...v, format }, v.data); // under a read lease: nats copies it into its outbound buffer intact
     }
-    reader.release();
-    counters[4] = BigInt(reader.drops().overwritten);
+    frames.release();
   } else {
-    const r = reader as SampleRingReader;
-    for (let c = r.next(); c; c = r.next()) {
-      const bytes = new Uint8Array(c.data.buffer, c.data.byteOffset, c.data.byteLength);
+    const chunks = consumer as RingConsumer<SampleChunkView>;
+    for (let c = chunks.take(); c; c = chunks.take()) {
+      const data = chunks.copy(c); // verified after copying; null = torn by the writer (counted)
+      if (!data) continue;
+      const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
       send({ seq: c.seq, captureNs: c.captureNs, receiveNs: c.receiveNs, flags: c.flags, format: { sf: c.startFrame.toString(), n: c.frames } }, bytes);
     }
-    counters[4] = BigInt(r.drops().overwritten);
   }
+  counters[4] = BigInt(consumer.drops().overwritten);
 }
 
-while (!closing) {
-  const seen = Atomics.load(notify, I32.NOTIFY);
-  drain();
-  const w = Atomics.waitAsync(notify, I32.NOTIFY, seen, 500);
-  if (w.async) await w.value;
-}
+do drain();
+while (await consumer.wait());
 drain();
+consumer.close();
 await nc.drain();
 parentPort!.postMessage('closed');
+parentPort!.close(); // nothing keeps this worker alive now: it ends

@@ -63,8 +63,6 @@ export class Pacer {
   }
 
   private async run(first: bigint, signal: AbortSignal): Promise<void> {
-    // sleepUntil only checks the signal between its timers; race it so stop() at 0.1 Hz does not wait 10 s.
-    const stopped = new Promise<void>((r) => signal.addEventListener('abort', () => r(), { once: true }));
     const period = BigInt(Math.round(1e9 / this.hz));
     const bytes = this.sampler.fields.length * 8;
     let deadline = first;
@@ -72,7 +70,9 @@ export class Pacer {
     let lastYield = this.clock.now();
     while (this.running) {
       const remaining = deadline - this.clock.now();
-      if (remaining > SHORT_WAIT_NS) await Promise.race([this.clock.sleepUntil(deadline, signal), stopped]);
+      // sleepUntil ends its timer wait on abort (stop() at 0.1 Hz is prompt). Never Promise.race against a
+      // long-lived promise here: each race leaves a reaction on it until it settles (a leak per record).
+      if (remaining > SHORT_WAIT_NS) await this.clock.sleepUntil(deadline, signal);
       // At high rates every wait is short: block this (the source's own) thread briefly, allocation-free.
       else if (remaining > 0n) Atomics.wait(waitCell, 0, 0, Number(remaining) / 1e6);
       if (!this.running) break;

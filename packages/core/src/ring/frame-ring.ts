@@ -215,6 +215,8 @@ export class FrameRingWriter extends RingWriterBase {
   abort(slot: WritableSlot): void {
     if (slot !== this.open) return;
     this.open = null;
+    // The slot's old item may be partly overwritten now: it no longer holds any seq (copies of it fail validation).
+    Atomics.store(this.v.meta64, this.v.m64(slot.index, SlotI64.SEQ), -1n);
     Atomics.store(this.v.meta32, this.v.m32(slot.index, SlotI32.LEASE), 0);
   }
 
@@ -366,9 +368,31 @@ export class FrameRingReader {
     return null;
   }
 
+  /**
+   * The item with this seq if the ring still holds it, else null. Releases the previously held item; does
+   * not move the cursor. For looking back (e.g. `history(n)`).
+   */
+  at(seq: bigint): FrameView | null {
+    this.release();
+    if (seq < 0n || seq >= this.v.head()) return null;
+    return this.acquire(seq);
+  }
+
   /** Moves the cursor to the head: the next `next()` returns only items committed after now. */
   skipToHead(): void {
     this.cursor = this.v.head();
+  }
+
+  /**
+   * Whether `view`'s bytes are still the item's: true while this reader holds it; after that, only while the
+   * writer has neither claimed nor reused its slot. Check it AFTER copying a view you no longer hold.
+   */
+  intact(view: FrameView): boolean {
+    // Lease first: not being written now (a held slot never is); then the seq: not reused or aborted since.
+    return (
+      Atomics.load(this.v.meta32, this.v.m32(view.slot, SlotI32.LEASE)) >= 0 &&
+      Atomics.load(this.v.meta64, this.v.m64(view.slot, SlotI64.SEQ)) === view.seq
+    );
   }
 
   /** Gives back the held item (its view must not be used afterwards). */

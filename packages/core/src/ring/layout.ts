@@ -20,7 +20,8 @@
  */
 
 export const RING_MAGIC = 0x53464c57; // 'SFLW'
-export const RING_VERSION = 1;
+/** 2: DROP_NETWORK added; an aborted frame-ring write invalidates its slot (SEQ = -1). */
+export const RING_VERSION = 2;
 export const HEADER_BYTES = 256;
 
 export const RingKind = { frame: 1, sample: 2 } as const;

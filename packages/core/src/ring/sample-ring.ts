@@ -1,4 +1,4 @@
-import { InvalidOptionError, InvalidStateError } from '../errors.js';
+import { InvalidOptionError, InvalidStateError, OverrunError } from '../errors.js';
 import { RingWriterBase, readWriterDrops } from './writer-base.js';
 import {
   CHUNK_BYTES,
@@ -24,6 +24,9 @@ import {
 } from './layout.js';
 
 export type SampleArray = Int16Array | Int32Array | Float32Array;
+
+/** How often `read(n)` retries a copy the writer tore before it throws {@link OverrunError}. */
+const READ_ATTEMPTS = 8;
 
 export interface SampleRingOptions {
   channels: number;
@@ -320,7 +323,8 @@ export interface SampleBlock {
  *
  * Guarantees:
  * - `read(n)` returns the newest `n` frames (fewer only if fewer were ever written), copied out and
- *   verified untouched by the writer during the copy; it retries, never returns torn samples.
+ *   verified untouched by the writer after the copy. A torn copy is retried; after 8 torn attempts it throws
+ *   {@link OverrunError} — unverified samples are never returned.
  * - `next()` returns chunks in order; chunks lapped by the writer are skipped and their frames counted in
  *   `drops().overwritten`.
  */
@@ -353,6 +357,14 @@ export class SampleRingReader {
   }
   framesWritten(): bigint {
     return this.v.framesWritten();
+  }
+  /** The chunk seq this reader will try next. */
+  get position(): bigint {
+    return this.cursor;
+  }
+  /** Chunks waiting for this reader (some may turn out overwritten). */
+  pending(): number {
+    return Number(this.v.chunksWritten() - this.cursor);
   }
   state(): number {
     return this.v.state();
@@ -395,8 +407,10 @@ export class SampleRingReader {
 
   private copyRange(startOf: () => bigint, n: number, into?: SampleArray): SampleBlock {
     const { channels } = this.v;
+    if (into && into.length < n * channels)
+      throw new InvalidOptionError('into', `a ${this.v.samples.constructor.name} of at least ${n * channels} samples (n × channels)`, `${into.length} samples`);
     const out = into ?? this.alloc(n * channels);
-    for (let attempt = 0; ; attempt++) {
+    for (let attempt = 0; attempt < READ_ATTEMPTS; attempt++) {
       const written = this.v.framesWritten();
       let start = startOf();
       const validFrom = this.v.validFrom();
@@ -405,12 +419,17 @@ export class SampleRingReader {
       if (end > written) end = written;
       const frames = end > start ? Number(end - start) : 0;
       this.copyOut(start, frames, out);
-      // Torn if the writer reserved past our start while we copied: retry (the writer is never blocked).
-      if (start >= this.v.validFrom() || attempt >= 8) {
+      // Verified after the copy: torn if the writer reserved past our start meanwhile. Then retry (the writer
+      // is never blocked); data that failed the check is never returned.
+      if (start >= this.v.validFrom()) {
         const data = out.length === frames * channels ? out : (out.subarray(0, frames * channels) as SampleArray);
         return { data, frames, startFrame: start, captureNs: frames ? this.v.captureNsOf(start) : null };
       }
     }
+    throw new OverrunError(`the writer overwrote the samples on each of ${READ_ATTEMPTS} read attempts (ring of ${this.v.g.capacityFrames} frames, n = ${n}): read fewer frames or use a larger ring`, {
+      n,
+      capacityFrames: this.v.g.capacityFrames,
+    });
   }
 
   chunksWritten(): bigint {
@@ -480,7 +499,8 @@ export class SampleRingReader {
     return new Ctor(len);
   }
 
-  private copyOut(start: bigint, frames: number, out: SampleArray): void {
+  /** Copies frames [start, start + frames) out, unverified (the caller checks `validFrom()` afterwards). */
+  protected copyOut(start: bigint, frames: number, out: SampleArray): void {
     const { g, channels, samples } = this.v;
     const pos = Number(start % BigInt(g.capacityFrames));
     const first = Math.min(frames, g.capacityFrames - pos);

@@ -1,19 +1,18 @@
 /**
- * The file sink's worker: attaches its own reader to the source's ring (the main thread is never in the
- * data path), waits on the ring's NOTIFY word with Atomics.waitAsync, and stores every item with its
- * capture time, a timestamp sidecar row, and a drop ledger entry whenever loss is counted.
+ * The file sink's worker: reads the source's ring through its own core RingConsumer (the main thread is
+ * never in the data path; wake-ups are batched), and stores every item with its capture time, a timestamp
+ * sidecar row, and a drop ledger entry whenever loss is counted. It ends on stop, or when the ring closes.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import {
-  attachReader,
   frameBytes,
-  FrameRingReader,
-  I32,
   ItemFlags,
   monotonicNs,
-  SampleRingReader,
+  RingConsumer,
   serializeError,
   type AudioSpec,
+  type FrameView,
+  type SampleChunkView,
   type RecordsSpec,
   type SerializedError,
   type VideoSpec,
@@ -30,14 +29,11 @@ const post = (m: FromWorker) => port.postMessage(m);
 // The time origin arrives with 'start' (a session gives all its sinks one origin once they are all ready).
 let originNs = 0n;
 let originWallMs = 0;
-const notify = new Int32Array(d.ring, 0, 64);
 const PROGRESS_EVERY_NS = 250_000_000n;
 /** Longest silence filled in for one gap in audio (longer outages are filled only this far, and logged). */
 const MAX_FILL_S = 600;
 
-let stopRequested!: () => void;
-const stopped = new Promise<void>((r) => (stopRequested = r));
-let stopping = false;
+const stop = new AbortController();
 let startRequested!: () => void;
 const started = new Promise<void>((r) => (startRequested = r));
 port.on('message', (m: ToWorker) => {
@@ -46,9 +42,8 @@ port.on('message', (m: ToWorker) => {
     originWallMs = m.originWallMs;
     startRequested();
   } else if (m.t === 'stop') {
-    stopping = true;
     startRequested();
-    stopRequested();
+    stop.abort();
   }
 });
 
@@ -97,7 +92,9 @@ let lastSeq: bigint | null = null;
 /** Loss counted before the recording started (the writer's counters are cumulative since the source opened). */
 let baseline: Record<string, number> = {};
 
-function currentDrops(reader: FrameRingReader | SampleRingReader): Record<string, number> {
+type Reader = RingConsumer;
+
+function currentDrops(reader: Reader): Record<string, number> {
   const out: Record<string, number> = {};
   for (const [k, v] of Object.entries(reader.drops())) if (v - (baseline[k] ?? 0) > 0) out[k] = v - (baseline[k] ?? 0);
   for (const [k, v] of Object.entries(localDrops)) if (v) out[k] = (out[k] ?? 0) + v;
@@ -105,7 +102,7 @@ function currentDrops(reader: FrameRingReader | SampleRingReader): Record<string
 }
 
 /** Writes a ledger line for every cause whose count moved since the last check. */
-function recordDrops(reader: FrameRingReader | SampleRingReader, note?: Record<string, unknown>): void {
+function recordDrops(reader: Reader, note?: Record<string, unknown>): void {
   const now = currentDrops(reader);
   for (const [cause, total] of Object.entries(now)) {
     const delta = total - (ledgerTotals[cause] ?? 0);
@@ -132,7 +129,7 @@ interface Stream {
   close(): Promise<void>;
 }
 
-function videoStream(reader: FrameRingReader, spec: VideoSpec, encoder: VideoOut | null): Stream {
+function videoStream(reader: RingConsumer<FrameView>, spec: VideoSpec, encoder: VideoOut | null): Stream {
   const ts = openText(d.timestamps, 'index,seq,captureNs,receiveNs,ptsUs,flags');
   const out: VideoOut | null = isMjpeg(spec) ? attempt(() => new MjpegMkvOut(d.file, spec, new Date(originWallMs), d.name)) : encoder;
   // Raw frames must match the size the encoder was set up for (a camera that came back in another mode
@@ -144,7 +141,7 @@ function videoStream(reader: FrameRingReader, spec: VideoSpec, encoder: VideoOut
     storage: out?.storage ?? 'none',
     files: [d.file],
     async drain() {
-      for (let v = reader.next(); v; v = reader.next()) {
+      for (let v = reader.take(); v; v = reader.take()) {
         if (v.captureNs < originNs) continue; // captured before the recording began: not part of it
         if (minBytes && (v.width !== spec.width || v.height !== spec.height || v.byteLength < minBytes)) {
           addLocalDrop('format', 1);
@@ -183,7 +180,7 @@ function videoStream(reader: FrameRingReader, spec: VideoSpec, encoder: VideoOut
   };
 }
 
-function audioStream(reader: SampleRingReader, spec: AudioSpec): Stream {
+function audioStream(reader: RingConsumer<SampleChunkView>, spec: AudioSpec): Stream {
   const ts = openText(d.timestamps, 'seq,startFrame,frames,captureNs,receiveNs,fileFrame,flags');
   const wav = attempt(() => new WavWriter(d.file, spec, BigInt(Math.round(d.headerIntervalS * 1e9))));
   const w = () => wav;
@@ -195,7 +192,7 @@ function audioStream(reader: SampleRingReader, spec: AudioSpec): Stream {
     },
     files: [d.file],
     drain() {
-      for (let c = reader.next(); c; c = reader.next()) {
+      for (let c = reader.take(); c; c = reader.take()) {
         // Chunks that ended before the recording began are not part of it.
         if (c.captureNs + (BigInt(c.frames) * 1_000_000_000n) / BigInt(spec.rate) <= originNs) continue;
         seen(c.captureNs);
@@ -244,7 +241,7 @@ function audioStream(reader: SampleRingReader, spec: AudioSpec): Stream {
   };
 }
 
-function recordsStream(reader: FrameRingReader, spec: RecordsSpec): Stream {
+function recordsStream(reader: RingConsumer<FrameView>, spec: RecordsSpec): Stream {
   const names = spec.fields.map((f) => f.name);
   const ts = openText(d.timestamps, 'seq,captureNs,receiveNs,flags');
   const rw = attempt(() => new RecordsWriter(d.file, d.csv, names));
@@ -253,7 +250,7 @@ function recordsStream(reader: FrameRingReader, spec: RecordsSpec): Stream {
     storage: d.csv ? 'ndjson+csv' : 'ndjson',
     files: d.csv ? [d.file, d.csv] : [d.file],
     drain() {
-      for (let v = reader.next(); v; v = reader.next()) {
+      for (let v = reader.take(); v; v = reader.take()) {
         if (v.captureNs < originNs) continue;
         seen(v.captureNs);
         lastSeq = v.seq;
@@ -286,7 +283,8 @@ function recordsStream(reader: FrameRingReader, spec: RecordsSpec): Stream {
 
 async function main(): Promise<void> {
   // Attach first (nothing committed from here on is missed), then wait for the origin before storing.
-  const reader = attachReader(d.ring);
+  // idleMs: wake at least every 250 ms without items, so progress keeps flowing.
+  const reader = new RingConsumer(d.ring, { signal: stop.signal, idleMs: 250 });
   const spec = d.spec;
   // Start ffmpeg now, so it is up and encoding by the time the first frame comes.
   const encoder = spec.kind === 'video' && !isMjpeg(spec) ? attempt(() => new FfmpegOut(d.file, spec, d.name, d.video)) : null;
@@ -296,14 +294,13 @@ async function main(): Promise<void> {
   ledger = openText(d.dropLedger);
   const stream =
     spec.kind === 'video'
-      ? videoStream(reader as FrameRingReader, spec, encoder)
+      ? videoStream(reader as RingConsumer<FrameView>, spec, encoder)
       : spec.kind === 'audio'
-        ? audioStream(reader as SampleRingReader, spec)
-        : recordsStream(reader as FrameRingReader, spec);
+        ? audioStream(reader as RingConsumer<SampleChunkView>, spec)
+        : recordsStream(reader as RingConsumer<FrameView>, spec);
   post({ t: 'started', storage: stream.storage });
   let lastProgress = 0n;
-  for (;;) {
-    const seenNotify = Atomics.load(notify, I32.NOTIFY);
+  do {
     await stream.drain();
     const now = monotonicNs();
     stream.flush(now);
@@ -313,15 +310,12 @@ async function main(): Promise<void> {
       lastProgress = now;
       post({ t: 'progress', progress: { ...state } });
     }
-    if (stopping) break;
-    // Sleep until the writer commits (it bumps NOTIFY) or a stop arrives; the timeout keeps progress flowing.
-    const w = Atomics.waitAsync(notify, I32.NOTIFY, seenNotify, 250);
-    if (w.async) await Promise.race([w.value, stopped]);
-  }
+    // One wake-up per batch; false on stop, or once the ring closed (its source closed) and is drained.
+  } while (await reader.wait());
   // Stop: take everything the ring still holds, then finalize the files.
   await stream.drain();
   stream.flush(monotonicNs());
-  if (reader instanceof FrameRingReader) reader.release();
+  reader.close();
   await stream.close();
   recordDrops(reader);
   try {

@@ -3,7 +3,7 @@
  * frame ring. Runs in whichever thread calls {@link SpectrumComputer.step} — the pool worker normally; a
  * user's own worker or a test just as well. Never waits: it computes what is ready and returns.
  */
-import { FrameRingWriter, ItemFlags, SampleRingReader, SampleRingViews, type WritableSlot } from '@senseflow/core';
+import { FrameRingWriter, ItemFlags, RingConsumer, SampleRingViews, consumeSamples, type SampleChunkView, type WritableSlot } from '@senseflow/core';
 import type { FftEngine, FftPlan, MagnitudeOptions, RingWindows } from '../fft/engine.js';
 import { makeWindow } from '../fft/window.js';
 import { amplitudeGains, firstHop, oldestValidHop, readyHopEnd } from './frame-math.js';
@@ -22,8 +22,11 @@ export function createControlBlock(): SharedArrayBuffer {
 export class SpectrumComputer {
   private readonly v: SampleRingViews;
   private readonly writer: FrameRingWriter;
-  /** Follows the source's chunks only to learn where it lost samples (chunks flagged DISCONTINUITY). */
-  private readonly chunks: SampleRingReader;
+  /**
+   * The source's chunks through core's consumer: its wake-ups drive the loop (batched by `coalesceMs`), its
+   * chunks tell where the source lost samples (flagged DISCONTINUITY). Hops are read in place by frame index.
+   */
+  readonly input: RingConsumer<SampleChunkView>;
   private readonly gapFrames: bigint[] = [];
   private readonly plan: FftPlan;
   private readonly mag: MagnitudeOptions;
@@ -39,10 +42,11 @@ export class SpectrumComputer {
     control: SharedArrayBuffer,
     private readonly o: ResolvedSpectrumOptions,
     engine: FftEngine,
+    signal?: AbortSignal,
   ) {
     this.v = new SampleRingViews(ring);
     this.writer = new FrameRingWriter(out, { width: o.size / 2 + 1, height: o.channels.length, stride: o.size, format: ScaleCode[o.scale] });
-    this.chunks = new SampleRingReader(ring, { from: 'oldest' });
+    this.input = consumeSamples(ring, { from: 'oldest', signal, maxDelayMs: o.coalesceMs });
     this.plan = engine.plan(o.size);
     const window = o.window === 'rect' ? null : makeWindow(o.window, o.size);
     const gains = amplitudeGains(window ?? makeWindow('rect', o.size), this.v.format);
@@ -139,7 +143,7 @@ export class SpectrumComputer {
 
   /** Records where the source lost samples (start frames of chunks flagged DISCONTINUITY). */
   private scanGaps(): void {
-    for (let c = this.chunks.next(); c; c = this.chunks.next()) {
+    for (let c = this.input.take(); c; c = this.input.take()) {
       if (c.flags & ItemFlags.DISCONTINUITY) this.gapFrames.push(c.startFrame);
     }
     const keepFrom = this.nextHop * BigInt(this.o.hop);

@@ -9,13 +9,14 @@
 import { Observable, type Subscriber } from 'rxjs';
 import {
   FrameRingReader,
-  I32,
   InvalidOptionError,
   InvalidStateError,
-  RingState,
+  RingConsumer,
   SampleRingViews,
   createFrameRing,
+  markRingClosed,
   resolveLogger,
+  type FrameView,
   type Logger,
 } from '@senseflow/core';
 import { frequencyAxis } from './frame-math.js';
@@ -61,12 +62,10 @@ export class SpectrumStream implements AsyncDisposable {
   private readonly control: SharedArrayBuffer;
   private readonly ctl32: Int32Array;
   private readonly ctl64: BigInt64Array;
-  private readonly notify: Int32Array;
-  private readonly sourceNotify: Int32Array;
   private readonly latestReader: FrameRingReader;
-  private readonly subscribers = new Set<{ reader: FrameRingReader; sub: Subscriber<SpectrumFrame> }>();
+  private readonly subscribers = new Set<{ consumer: RingConsumer<FrameView>; done: Promise<void> }>();
   private overwrittenGone = 0;
-  private pumping = false;
+  private closing: Promise<void> | null = null;
   private readonly done: Promise<SpectrumTaskResult>;
   private failure: unknown = null;
   private readonly log: Logger;
@@ -89,8 +88,6 @@ export class SpectrumStream implements AsyncDisposable {
     this.control = createControlBlock();
     this.ctl32 = new Int32Array(this.control, 0, 8);
     this.ctl64 = new BigInt64Array(this.control, 0, CONTROL_BYTES / 8);
-    this.notify = new Int32Array(this.ring, 0, 64);
-    this.sourceNotify = new Int32Array(sab, 0, 64);
     this.latestReader = new FrameRingReader(this.ring);
 
     const task: SpectrumTask = { ring: sab, out: this.ring, control: this.control, options: o };
@@ -100,7 +97,7 @@ export class SpectrumStream implements AsyncDisposable {
       (e: unknown) => {
         this.failure = e;
         this.log.error({ err: e }, 'spectrum task failed');
-        Atomics.notify(this.notify, I32.NOTIFY); // wake the pump so subscribers see the error
+        markRingClosed(this.ring); // the worker may not have closed it: subscribers end and see the error
         Atomics.notify(this.ctl32, Ctl32.READY);
       },
     );
@@ -112,13 +109,14 @@ export class SpectrumStream implements AsyncDisposable {
         sub.error(new InvalidStateError('spectrum stream is closed'));
         return;
       }
-      const entry = { reader: new FrameRingReader(this.ring), sub };
+      const consumer = new RingConsumer<FrameView>(this.ring);
+      const entry = { consumer, done: Promise.resolve() };
       this.subscribers.add(entry);
-      this.pump();
+      entry.done = this.serve(consumer, sub);
       return () => {
-        this.subscribers.delete(entry);
-        entry.reader.release();
-        this.overwrittenGone += entry.reader.drops().overwritten;
+        if (!this.subscribers.delete(entry)) return;
+        this.overwrittenGone += consumer.drops().overwritten;
+        consumer.close();
       };
     });
   }
@@ -132,7 +130,7 @@ export class SpectrumStream implements AsyncDisposable {
 
   stats(): SpectrumStats {
     let overwritten = this.overwrittenGone;
-    for (const { reader } of this.subscribers) overwritten += reader.drops().overwritten;
+    for (const { consumer } of this.subscribers) overwritten += consumer.drops().overwritten;
     const code = Atomics.load(this.ctl32, Ctl32.ENGINE);
     return {
       computed: Number(Atomics.load(this.ctl64, Ctl64.COMPUTED)),
@@ -146,29 +144,25 @@ export class SpectrumStream implements AsyncDisposable {
 
   /**
    * Stops the worker loop, completes frames$ (pending frames are delivered first) and frees the pool task.
-   * Idempotent. The output ring stays readable.
+   * Every call returns the same promise. The output ring stays readable.
    */
-  async close(): Promise<void> {
-    if (this.closed) return;
+  close(): Promise<void> {
+    this.closing ??= this.teardown();
+    return this.closing;
+  }
+
+  private async teardown(): Promise<void> {
     this.closed = true;
     Atomics.store(this.ctl32, Ctl32.STOP, 1);
-    Atomics.notify(this.ctl32, Ctl32.STOP); // ends a coalescing pause
-    // Wake the worker's wait on the source ring: a spurious wake for other readers, who re-check and sleep.
-    Atomics.notify(this.sourceNotify, I32.NOTIFY);
+    Atomics.notify(this.ctl32, Ctl32.STOP); // the worker aborts its consumer: a pending wait ends at once
     try {
       await this.done;
     } catch {
       // reported to subscribers and the log already
     } finally {
-      this.drain();
-      for (const { sub, reader } of [...this.subscribers]) {
-        reader.release();
-        if (this.failure) sub.error(this.failure);
-        else sub.complete();
-      }
-      this.subscribers.clear();
+      markRingClosed(this.ring); // the worker closes it too; this covers a task that never started
+      await Promise.all([...this.subscribers].map((s) => s.done));
       this.latestReader.release();
-      Atomics.notify(this.notify, I32.NOTIFY);
     }
   }
 
@@ -189,43 +183,20 @@ export class SpectrumStream implements AsyncDisposable {
     }
   }
 
-  /** One wake-up loop serves every subscriber: Atomics.waitAsync on the output ring's NOTIFY word. */
-  private pump(): void {
-    if (this.pumping) return;
-    this.pumping = true;
-    const loop = async () => {
-      while (this.subscribers.size > 0 && !this.closed) {
-        const seen = Atomics.load(this.notify, I32.NOTIFY);
-        this.drain();
-        if (this.failure) break;
-        if (Atomics.load(this.notify, I32.STATE) === RingState.closed) {
-          this.drain();
-          for (const { sub } of [...this.subscribers]) sub.complete();
-          break;
-        }
-        const w = Atomics.waitAsync(this.notify, I32.NOTIFY, seen, 1000);
-        if (w.async) await w.value;
+  /** Delivers one subscriber's frames through its own consumer; completes (or errors) when the output ring closes. */
+  private async serve(consumer: RingConsumer<FrameView>, sub: Subscriber<SpectrumFrame>): Promise<void> {
+    try {
+      while (await consumer.wait()) {
+        for (let v = consumer.take(); v && !consumer.aborted; v = consumer.take()) sub.next(frameFromView(v, this.statics));
+        consumer.release();
       }
-      if (this.failure) for (const { sub } of [...this.subscribers]) sub.error(this.failure);
-      this.pumping = false;
-    };
-    loop().catch((e: unknown) => {
-      this.pumping = false;
-      for (const { sub } of [...this.subscribers]) sub.error(e);
-    });
-  }
-
-  private drain(): void {
-    for (const entry of this.subscribers) {
-      const { reader, sub } = entry;
-      for (let v = reader.next(); v; v = reader.next()) {
-        try {
-          sub.next(frameFromView(v, this.statics));
-        } finally {
-          reader.release();
-        }
-        if (!this.subscribers.has(entry)) break;
-      }
+      if (consumer.aborted) return;
+      if (this.failure) sub.error(this.failure);
+      else sub.complete();
+    } catch (e) {
+      sub.error(e);
+    } finally {
+      consumer.release();
     }
   }
 }
