@@ -1,7 +1,8 @@
 import { defineConfig } from 'tsup';
 
 export default defineConfig({
-  entry: { index: 'src/index.ts' },
+  // The server and each connect() run their data path in workers: their entry files ship beside index.js.
+  entry: { index: 'src/index.ts', 'server-worker': 'src/server-worker.ts', 'receive-worker': 'src/receive-worker.ts' },
   format: ['esm'],
   target: 'node20',
   dts: true,

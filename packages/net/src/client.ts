@@ -103,6 +103,15 @@ export class NetClient {
     this.flush();
   }
 
+  /** The feed lost `units` before building messages (lapped or torn in the ring): the client is told with a GAP. */
+  offerLoss(feed: StreamFeed, units: number): void {
+    const s = this.streams.get(feed.id);
+    if (!s) return;
+    s.unreported += units;
+    s.dropped += units;
+    this.flush();
+  }
+
   /** Sends what the socket can take now: continuous streams first (small, ordered), then the newest video. */
   flush(): void {
     if (this.state !== 'streaming') return;

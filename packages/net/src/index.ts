@@ -1,6 +1,6 @@
 /** Network server (WebSocket/TCP + dashboard), remote sources, and the wire codec. Protocol: docs/protocol.md. */
 export { serve, NetServer, type ServeOptions } from './server.js';
-export { connect, RemoteSource, type ConnectOptions } from './remote.js';
+export { connect, RemoteSource, type ConnectOptions, type RemoteSources } from './remote.js';
 export {
   FrameParser,
   decodeMessage,

@@ -1,51 +1,50 @@
 /**
- * A stream served by another process or machine, as a local {@link Source}: received items are written into
- * a LOCAL ring (the same ring kinds local sources use), so frames$, latest(), read(n) and stats$ are the
- * core's own readers. Video and records keep the sender's seq (the ring's sequence is advanced to it, so a
- * network loss shows up as a gap); every item keeps the sender's captureNs. Audio chunks keep their capture
- * times; their startFrame is the local ring's, and lost frames are counted. Losses on the network path are
- * counted under `drops().network` and flag the next item DISCONTINUITY.
+ * Streams served by another process or machine, as local {@link Source}s. One connection (TCP or WebSocket)
+ * carries every stream asked for; its receive side runs in a worker (receive-worker.ts) that writes each
+ * stream into a LOCAL ring (the same ring kinds local sources use) through core's RelayWriter, so frames$,
+ * latest(), read(n) and stats$ are the core's own readers and the main thread is not in the data path.
+ *
+ * Items keep the sender's captureNs; video and records keep the sender's seq within one server life (a
+ * restarted server is a new epoch: local seqs continue, the gap is counted). Audio keeps its capture times;
+ * its startFrame is the local ring's. Losses on the network path are counted under `drops().network` and
+ * flag the next item DISCONTINUITY; a silent stream is reported `stale`.
  */
 import { Subject } from 'rxjs';
+import { Worker } from 'node:worker_threads';
 import {
-  createRingForSpec,
-  FrameRingWriter,
-  RelayWriter,
-  relayEventToSourceEvent,
+  deserializeError,
   InvalidOptionError,
   InvalidStateError,
-  IOError,
   monotonicNs,
+  relayEventToSourceEvent,
   resolveLogger,
-  RingState,
-  SampleRingWriter,
   Source,
   TimeoutError,
-  DisconnectedError,
+  type ControlCall,
   type Logger,
   type LogLevel,
-  type ControlCall,
   type SourceController,
   type SourceEvent,
-  type SourceInternals,
   type SourceItem,
   type StreamSpec,
 } from '@senseflow/core';
-import { openConnection, parseEndpoint, type ClientConnection } from './connection.js';
-import { emptyMessage, jsonMessage, MsgType, parseJson, type Message } from './codec.js';
+import { parseEndpoint } from './endpoint.js';
+import type { ReceiveEvent, ReceiveInit, ReceiveRequest, StreamInfo } from './receive-worker.js';
 
 export interface ConnectOptions {
   /** The server's token (required when the server has one). */
   token?: string;
-  /** Which stream (name or id); default the first one the server lists. */
+  /** One stream (name or id): `connect()` returns that stream's Source. */
   stream?: string | number;
+  /** Several streams (names or ids), all over one connection: `connect()` returns a map of Sources. */
+  streams?: (string | number)[];
   /** Video as the source's raw pixels (default) or as JPEG (`pixelFormat` 'mjpeg'; far less bandwidth). */
   video?: 'raw' | 'jpeg';
   /** Largest message accepted (default 256 MiB). */
   maxMessageBytes?: number;
   /** How long the first connection may take (default 10 s). */
   connectTimeoutMs?: number;
-  /** Reconnect after a lost connection, with backoff (default true). */
+  /** Reconnect after a lost connection, every ≤ 1 s (default true). */
   reconnect?: boolean;
   /** Keep-alive interval (default 15 s; the server closes idle connections). */
   pingIntervalMs?: number;
@@ -54,19 +53,10 @@ export interface ConnectOptions {
   logLevel?: LogLevel;
 }
 
-interface StreamInfo {
-  id: number;
-  name: string;
-  kind: StreamSpec['kind'];
-  encoding: 'raw' | 'jpeg';
-  firstSeq: string;
-  spec: StreamSpec;
-}
-
 /** A {@link Source} fed from the network. `drops().network` counts what the network path lost. */
 export class RemoteSource<I extends SourceItem = SourceItem> extends Source<I> {
   constructor(
-    internals: SourceInternals,
+    internals: ConstructorParameters<typeof Source>[0],
     private readonly link: RemoteLink,
   ) {
     super(internals);
@@ -75,160 +65,36 @@ export class RemoteSource<I extends SourceItem = SourceItem> extends Source<I> {
   get remoteName(): string {
     return this.link.info.name;
   }
-  /** Bytes received on this stream's connection. */
+  /** Bytes received on this stream's connection (shared by every stream on it). */
   get bytesReceived(): number {
-    return this.link.bytesReceived;
+    return this.link.conn.bytesReceived;
   }
 }
 
-/** Owns the connection and the ring writer; plays the part a worker host plays for a local source. */
+/** Every stream of a connection, by the server's stream name. Closing them all closes the connection. */
+export type RemoteSources = Record<string, RemoteSource>;
+
+/** One stream of a connection: plays the part a worker host plays for a local source. */
 class RemoteLink implements SourceController {
   readonly events = new Subject<SourceEvent>();
   readonly definition = 'remote';
-  sab!: SharedArrayBuffer;
-  spec!: StreamSpec;
-  info!: StreamInfo;
   wantRunning = true;
-  bytesReceived = 0;
-  private conn: ClientConnection | null = null;
-  private relay: RelayWriter | null = null;
-  /** The server's life (STREAMS `session`): a new one means its seqs started over. */
-  private session: string | undefined;
-  private closing = false;
-  private everOpen = false;
-  private ping: NodeJS.Timeout | null = null;
-  private attempt = 0;
+  private closed = false;
 
   constructor(
-    private readonly url: URL,
-    private readonly o: ConnectOptions,
-    private readonly log: Logger,
+    readonly conn: RemoteConnection,
+    readonly info: StreamInfo,
+    readonly spec: StreamSpec,
+    readonly sab: SharedArrayBuffer,
   ) {}
 
-  /** Connects and waits for the server's stream list; allocates the ring on the first success. */
-  open(): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      let settled = false;
-      const fail = (e: Error) => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        this.conn?.close();
-        reject(e);
-      };
-      const timer = setTimeout(() => fail(new TimeoutError(`no answer from ${this.url.href} within ${this.o.connectTimeoutMs ?? 10_000} ms`, { url: this.url.href })), this.o.connectTimeoutMs ?? 10_000);
-      this.dial((m) => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        if (m instanceof Error) return reject(m);
-        resolve();
-      }, fail);
-    });
-  }
-
-  private dial(onStreams: (r: Error | null) => void, onFail: (e: Error) => void): void {
-    const maxPayload = this.o.maxMessageBytes ?? 256 * 1024 * 1024;
-    let answered = false;
-    this.conn = openConnection(this.url, maxPayload, {
-      onOpen: () => {
-        const hello: Record<string, unknown> = { token: this.o.token, video: this.o.video ?? 'raw' };
-        if (this.o.stream !== undefined) hello.streams = [this.o.stream];
-        this.conn!.send(jsonMessage(MsgType.HELLO, hello));
-      },
-      onMessage: (m) => {
-        this.bytesReceived += m.payload.byteLength + 56;
-        if (!answered) {
-          if (m.type === MsgType.ERROR) return onFail(serverError(parseJson(m)));
-          if (m.type !== MsgType.STREAMS) return;
-          answered = true;
-          try {
-            this.onStreams(parseJson(m));
-          } catch (e) {
-            this.conn?.close();
-            return onStreams(e as Error);
-          }
-          return onStreams(null);
-        }
-        this.onData(m);
-      },
-      onClose: (reason) => {
-        if (!answered) return onFail(new IOError(`cannot connect to ${this.url.href}: ${reason}`, { url: this.url.href }));
-        this.lost(reason);
-      },
-    });
-  }
-
-  private onStreams(body: Record<string, unknown>): void {
-    const list = (body.streams ?? []) as StreamInfo[];
-    const want = this.o.stream;
-    const info = want === undefined ? list[0] : list.find((s) => s.name === want || s.id === want);
-    if (!info) throw new InvalidOptionError('stream', `one of ${list.map((s) => s.name).join(', ') || '(none served)'}`, want);
-    if (!this.everOpen) {
-      this.info = info;
-      this.spec = localSpec(info);
-      this.sab = createRingForSpec(this.spec);
-      const writer = this.spec.kind === 'audio' ? new SampleRingWriter(this.sab) : new FrameRingWriter(this.sab);
-      this.relay = new RelayWriter(writer, { spec: this.spec, onEvent: (e) => this.events.next(relayEventToSourceEvent(e)) });
-      writer.setState(RingState.running);
-      this.relay.watch(this.wantRunning);
-      this.everOpen = true;
-    } else {
-      if (info.kind !== this.info.kind || JSON.stringify(localSpec(info)) !== JSON.stringify(this.spec))
-        throw new InvalidStateError(`stream '${info.name}' changed its format across a reconnect`);
-      this.info = info;
-      this.events.next({ type: 'reconnected', atNs: monotonicNs(), details: { url: this.url.href } });
-    }
-    this.session = typeof body.session === 'string' ? body.session : undefined;
-    this.attempt = 0;
-    const every = this.o.pingIntervalMs ?? 15_000;
-    this.ping = setInterval(() => this.conn?.send(emptyMessage(MsgType.PING)), every);
-    this.ping.unref();
-  }
-
-  private onData(m: Message): void {
-    if (m.stream !== this.info.id) return;
-    if (m.type === MsgType.GAP) return; // audio continuity is checked from startFrame below; GAP only explains it
-    if (!this.wantRunning) return;
-    const relay = this.relay!;
-    const item = { seq: m.type === MsgType.AUDIO ? m.aux : m.seq, captureNs: m.captureNs, flags: m.flags, sender: this.session };
-    if (m.type === MsgType.AUDIO && relay.samples) relay.writeAudio(item, m.payload);
-    else if (m.type === MsgType.VIDEO && relay.frames) relay.write(item, m.payload, { width: m.f0, height: m.f1, stride: m.f2, format: m.f3 });
-    else if (m.type === MsgType.RECORDS && relay.frames) relay.write(item, m.payload);
-  }
-
-  private lost(reason: string): void {
-    if (this.ping) clearInterval(this.ping);
-    this.ping = null;
-    if (this.closing) return;
-    this.log.warn({ reason }, 'connection lost');
-    this.events.next({ type: 'disconnected', atNs: monotonicNs(), reason });
-    this.relay?.disconnected();
-    if (this.o.reconnect === false) {
-      this.events.next({ type: 'error', atNs: monotonicNs(), error: new DisconnectedError(`connection to ${this.url.href} lost: ${reason}`).toJSON() });
-      return;
-    }
-    // Short backoff: a restarted server should be back in the picture within a second of listening again.
-    const delay = Math.min(1000, 250 * 2 ** this.attempt++);
-    setTimeout(() => {
-      if (this.closing) return;
-      this.dial(
-        (e) => e && this.events.next({ type: 'error', atNs: monotonicNs(), error: toSerialized(e) }),
-        () => this.lost('reconnect failed'),
-      );
-    }, delay).unref();
-  }
-
-  /** Plays the worker's control protocol: start/stop gate writing into the ring; there are no controls. */
+  /** Start/stop gate writing into the ring (and the staleness watch); there are no device controls. */
   async request(call: ControlCall): Promise<unknown> {
     switch (call.t) {
       case 'start':
-        this.wantRunning = true;
-        this.relay?.watch(true);
-        return undefined;
       case 'stop':
-        this.wantRunning = false;
-        this.relay?.watch(false);
+        this.wantRunning = call.t === 'start';
+        this.conn.send({ t: 'run', stream: this.info.id, on: this.wantRunning });
         return undefined;
       case 'listControls':
         return [];
@@ -238,50 +104,142 @@ class RemoteLink implements SourceController {
   }
 
   async close(): Promise<void> {
-    if (this.closing) return;
-    this.closing = true;
-    if (this.ping) clearInterval(this.ping);
-    this.conn?.close();
-    this.relay?.close();
-    (this.relay?.frames ?? this.relay?.samples)?.setState(RingState.closed);
+    if (this.closed) return;
+    this.closed = true;
+    await this.conn.release(this);
     this.events.next({ type: 'closed', atNs: monotonicNs() });
     this.events.complete();
   }
 }
 
-/** The local ring's spec: JPEG video becomes 'mjpeg' items with room for a frame's worth of bytes. */
-function localSpec(info: StreamInfo): StreamSpec {
-  const s = info.spec;
-  if (s.kind === 'video' && info.encoding === 'jpeg' && s.pixelFormat !== 'mjpeg' && s.pixelFormat !== 'jpeg')
-    return { ...s, pixelFormat: 'mjpeg', stride: 0, ring: { slots: s.ring.slots, slotBytes: Math.max(s.ring.slotBytes, 64 * 1024) } };
-  return s;
+/** The main-thread end of one connection: its worker, and the streams it feeds. */
+class RemoteConnection {
+  readonly links = new Map<number, RemoteLink>();
+  private readonly counters = new SharedArrayBuffer(8);
+  private readonly worker: Worker;
+  private readonly exited: Promise<void>;
+
+  constructor(init: Omit<ReceiveInit, 'counters'>) {
+    this.worker = new Worker(new URL('./receive-worker.js', import.meta.url), { workerData: { ...init, counters: this.counters }, name: `senseflow:net-receive ${init.url}` });
+    this.exited = new Promise((r) => this.worker.once('exit', () => r()));
+  }
+
+  get bytesReceived(): number {
+    return new Float64Array(this.counters)[0];
+  }
+
+  /** Waits for the server's stream list (or its refusal, or the timeout) and makes a link per stream. */
+  async open(timeoutMs: number, url: string): Promise<void> {
+    const first = await new Promise<ReceiveEvent>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new TimeoutError(`no answer from ${url} within ${timeoutMs} ms`, { url })), timeoutMs);
+      this.worker.once('message', (m: ReceiveEvent) => (clearTimeout(timer), resolve(m)));
+      this.worker.once('error', (e) => (clearTimeout(timer), reject(e)));
+    }).catch(async (e: unknown) => {
+      await this.shutdown();
+      throw e;
+    });
+    if (first.t === 'refused') {
+      await this.shutdown();
+      throw deserializeError(first.error);
+    }
+    if (first.t !== 'streams') throw new InvalidStateError(`unexpected first message from the receive worker: ${first.t}`);
+    for (const s of first.streams) this.links.set(s.info.id, new RemoteLink(this, s.info, s.spec, s.sab));
+    this.worker.on('message', (m: ReceiveEvent) => this.onEvent(m));
+  }
+
+  send(m: ReceiveRequest): void {
+    this.worker.postMessage(m);
+  }
+
+  /** A stream's Source closed: its ring is closed; the last one closes the connection. */
+  async release(link: RemoteLink): Promise<void> {
+    this.links.delete(link.info.id);
+    this.send({ t: 'release', stream: link.info.id });
+    if (this.links.size === 0) await this.shutdown();
+  }
+
+  private async shutdown(): Promise<void> {
+    this.worker.postMessage({ t: 'close' } satisfies ReceiveRequest);
+    await Promise.race([this.exited, new Promise((r) => setTimeout(r, 2000).unref())]);
+    await this.worker.terminate();
+  }
+
+  private onEvent(m: ReceiveEvent): void {
+    const all = (e: SourceEvent) => {
+      for (const l of this.links.values()) l.events.next(e);
+    };
+    switch (m.t) {
+      case 'relay':
+        this.links.get(m.stream)?.events.next(relayEventToSourceEvent(m.event, m.atNs));
+        return;
+      case 'disconnected':
+        return all({ type: 'disconnected', atNs: m.atNs, reason: m.reason });
+      case 'reconnected':
+        return all({ type: 'reconnected', atNs: m.atNs });
+      case 'error':
+        return all({ type: 'error', atNs: m.atNs, error: m.error });
+    }
+  }
 }
 
-function serverError(body: Record<string, unknown>): Error {
-  const msg = `server refused: ${String(body.message ?? body.code)}`;
-  return new IOError(msg, { serverCode: body.code });
+function checkOptions(url: string | URL, opts: ConnectOptions): URL {
+  const u = parseEndpoint(url);
+  if (opts.video !== undefined && opts.video !== 'raw' && opts.video !== 'jpeg') throw new InvalidOptionError('video', "one of 'raw', 'jpeg'", opts.video);
+  if (opts.stream !== undefined && opts.streams !== undefined) throw new InvalidOptionError('streams', 'either `stream` (one Source) or `streams` (a map), not both', opts.streams);
+  if (opts.streams !== undefined && (!Array.isArray(opts.streams) || opts.streams.length === 0 || opts.streams.some((s) => typeof s !== 'string' && typeof s !== 'number')))
+    throw new InvalidOptionError('streams', 'a non-empty list of stream names or ids', opts.streams);
+  return u;
 }
 
-function toSerialized(e: Error) {
-  return { name: e.name, code: 'EIO' as const, message: e.message };
+async function openConnection(u: URL, opts: ConnectOptions, want: (string | number)[] | null): Promise<{ conn: RemoteConnection; log: Logger }> {
+  const log = resolveLogger(opts, { component: 'remote', url: u.href });
+  const conn = new RemoteConnection({
+    url: u.href,
+    token: opts.token,
+    streams: want,
+    video: opts.video ?? 'raw',
+    maxMessageBytes: opts.maxMessageBytes ?? 256 * 1024 * 1024,
+    reconnect: opts.reconnect ?? true,
+    pingIntervalMs: opts.pingIntervalMs ?? 15_000,
+    logLevel: opts.logger ? (opts.logger.level as LogLevel) : (opts.logLevel ?? 'silent'),
+  });
+  await conn.open(opts.connectTimeoutMs ?? 10_000, u.href);
+  return { conn, log };
 }
+
+const sourceOf = (link: RemoteLink, log: Logger, opts: ConnectOptions) => new RemoteSource({ host: link, log: log.child({ stream: link.info.name }), statsIntervalMs: opts.statsIntervalMs ?? 1000 }, link);
 
 /**
- * Connects to a senseflow server and returns one of its streams as a {@link Source} with the same API as a
- * local one (frames$, latest(), read(n), stats$, spec, close), seq and captureNs preserved.
+ * Connects to a senseflow server. With `stream`, returns that stream as a {@link Source} with the same API
+ * as a local one (frames$, latest(), read(n), stats$, spec, close), seq and captureNs preserved. Without it
+ * (or with `streams: [...]`), returns every stream (or the named ones) as a map of Sources by name, all
+ * over ONE connection; the connection closes when the last of them is closed.
  *
  * @param url `tcp://host:port` or `ws://host:port/ws`
  * @example
  * ```ts
- * const cam = await connect('tcp://127.0.0.1:8080', { stream: 'cam', token: process.env.SENSEFLOW_TOKEN });
+ * const cam = await connect('tcp://127.0.0.1:8080', { stream: 'video', token: process.env.SENSEFLOW_TOKEN });
  * cam.frames$.subscribe((f) => console.log(f.seq, f.captureNs, f.width, f.height));
+ *
+ * const { video, audio } = await connect('ws://127.0.0.1:8080/ws'); // every stream, one connection
  * ```
  */
-export async function connect<I extends SourceItem = SourceItem>(url: string | URL, opts: ConnectOptions = {}): Promise<RemoteSource<I>> {
-  const u = parseEndpoint(url);
-  if (opts.video !== undefined && opts.video !== 'raw' && opts.video !== 'jpeg') throw new InvalidOptionError('video', "one of 'raw', 'jpeg'", opts.video);
-  const log = resolveLogger(opts, { component: 'remote', url: u.href });
-  const link = new RemoteLink(u, opts, log);
-  await link.open();
-  return new RemoteSource<I>({ host: link, log, statsIntervalMs: opts.statsIntervalMs ?? 1000 }, link);
+export async function connect<I extends SourceItem = SourceItem>(url: string | URL, opts: ConnectOptions & { stream: string | number }): Promise<RemoteSource<I>>;
+export async function connect(url: string | URL, opts?: ConnectOptions): Promise<RemoteSources>;
+export async function connect(url: string | URL, opts: ConnectOptions = {}): Promise<RemoteSource | RemoteSources> {
+  const u = checkOptions(url, opts);
+  const one = opts.stream !== undefined;
+  const { conn, log } = await openConnection(u, opts, one ? [opts.stream!] : (opts.streams ?? null));
+  const links = [...conn.links.values()];
+  if (one) {
+    const link = links.find((l) => l.info.name === opts.stream || l.info.id === opts.stream);
+    if (!link) {
+      await Promise.all(links.map((l) => l.close()));
+      throw new InvalidOptionError('stream', `one of ${links.map((l) => l.info.name).join(', ') || '(none served)'}`, opts.stream);
+    }
+    return sourceOf(link, log, opts);
+  }
+  const out: RemoteSources = {};
+  for (const l of links) out[l.info.name] = sourceOf(l, log, opts);
+  return out;
 }

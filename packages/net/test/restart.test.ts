@@ -30,7 +30,7 @@ describe('remote source across a real server restart', () => {
   });
 
   for (const transport of ['tcp', 'ws'] as const) {
-    it(`${transport}: video from the new server within 2 s of its first frame; the gap counted by time × rate`, async () => {
+    it(`${transport}: video from the new server within 2 s of it listening; the gap counted by time × rate`, async () => {
       const first = await startServer(0);
       children.push(first.child);
       const url = transport === 'tcp' ? `tcp://127.0.0.1:${first.port}` : `ws://127.0.0.1:${first.port}/ws`;
@@ -52,9 +52,9 @@ describe('remote source across a real server restart', () => {
         const v = cam.latest()!;
         const px = decodePattern(v.data, g);
         expect(px.captureNs).toBe(v.captureNs);
-        // The new server's first frame was captured px.seq periods before this one.
-        const firstFrameNs = px.captureNs - (px.seq * 1_000_000_000n) / BigInt(FPS);
-        expect(Number(freshAt - firstFrameNs) / 1e6).toBeLessThan(2000);
+        // The new server can send its first item once it listens (it prints its port then; its camera
+        // started earlier). From there the relay must show a fresh frame within 2 s (reconnect backoff ≤ 1 s).
+        expect(Number(freshAt - second.readyNs) / 1e6).toBeLessThan(2000);
         expect(v.seq).toBeGreaterThan(120n); // local seqs stay monotonic across lives
         const epoch = events.find((e) => e.type === 'custom' && e.name === 'epoch');
         expect(epoch, JSON.stringify(events, (_k, x) => (typeof x === 'bigint' ? String(x) : x))).toBeDefined();
