@@ -24,6 +24,8 @@ import { allocMessage, HEADER_BYTES, MsgType, writeHeader } from './codec.js';
 
 export interface BuiltMessage {
   seq: bigint;
+  /** The item's capture time (the server's CLOCK_MONOTONIC): what a client's maximum age is measured against. */
+  captureNs: bigint;
   /** The whole message, or [header, payload] when the payload is a view over the ring (zero-copy). */
   msg: Uint8Array | [Uint8Array, Uint8Array];
   /** Audio: frames in the message; records/video: 1. What a client loses if this message is dropped. */
@@ -184,7 +186,7 @@ export class StreamFeed {
       this.leased--;
       this.spareLeases.push(r);
     };
-    return { seq: f.seq, msg: [header, payload], units: 1, hold: { writes: 0, retired: false, free } };
+    return { seq: f.seq, captureNs: f.captureNs, msg: [header, payload], units: 1, hold: { writes: 0, retired: false, free } };
   }
 
   private copiedMessage(): BuiltMessage | null {
@@ -233,7 +235,7 @@ export class StreamFeed {
         const m = allocMessage({ type: MsgType.VIDEO, stream: this.id, seq, captureNs, flags, f0: width, f1: height, f2: 0, f3: MJPG }, jpeg.length);
         jpeg.copy(m, HEADER_BYTES);
         this.encoded++;
-        this.latestJpeg = { seq, msg: m, units: 1 };
+        this.latestJpeg = { seq, captureNs, msg: m, units: 1 };
         this.events.video(this, 'jpeg', this.latestJpeg);
       })
       .catch((e: unknown) => this.log.warn({ err: e, stream: this.name }, 'JPEG encoding failed'))
@@ -263,7 +265,7 @@ export class StreamFeed {
     writeHeader(msg, { type: MsgType.VIDEO, stream: this.id, seq, captureNs, flags, f0: width, f1: height, f2: stride, f3: format, payloadBytes: data.byteLength });
     msg.set(data, HEADER_BYTES);
     const b = buf;
-    return { seq, msg, units: 1, hold: { writes: 0, retired: false, free: () => this.pool.length < POOL_MAX && this.pool.push(b) } };
+    return { seq, captureNs, msg, units: 1, hold: { writes: 0, retired: false, free: () => this.pool.length < POOL_MAX && this.pool.push(b) } };
   }
 
   /** A client is about to write `m`: returns the callback to run when that write is done (or failed). */
@@ -300,13 +302,13 @@ export class StreamFeed {
     });
     const Ctor = v.data.constructor as { new (b: ArrayBuffer, o: number, n: number): SampleArray };
     if (!c.copy(v, new Ctor(msg.buffer as ArrayBuffer, HEADER_BYTES, v.data.length))) return null;
-    return { seq: v.seq, msg, units: v.frames };
+    return { seq: v.seq, captureNs: v.captureNs, msg, units: v.frames };
   }
 
   private recordsMessage(c: RingConsumer, v: FrameView): BuiltMessage | null {
     const msg = new Uint8Array(HEADER_BYTES + v.byteLength);
     writeHeader(msg, { type: MsgType.RECORDS, stream: this.id, seq: v.seq, captureNs: v.captureNs, flags: v.flags, f0: v.byteLength / 8, payloadBytes: v.byteLength });
     if (!c.copy(v, msg.subarray(HEADER_BYTES))) return null;
-    return { seq: v.seq, msg, units: 1 };
+    return { seq: v.seq, captureNs: v.captureNs, msg, units: 1 };
   }
 }

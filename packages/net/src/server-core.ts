@@ -16,7 +16,8 @@ import { NetClient, type VideoMode } from './client.js';
 import { StreamFeed, type BuiltMessage, type FeedSource } from './feed.js';
 import { decodeMessage, FrameParser, HEADER_BYTES, jsonMessage, MAGIC, MsgType, parseJson, PROTOCOL_VERSION, ProtocolError, type Message } from './codec.js';
 import { serveStatic } from './static-files.js';
-import { tcpTransport, wsTransport, type Transport } from './transport.js';
+import { Admission } from './admission.js';
+import { remoteOf, tcpTransport, wsTransport, type Transport } from './transport.js';
 
 /** The server's settings, resolved and validated on the main thread (server.ts), as the worker gets them. */
 export interface CoreOptions {
@@ -32,6 +33,13 @@ export interface CoreOptions {
   queueBytes: number;
   jpegQuality: number;
   statsIntervalMs: number;
+  /** Per client: the oldest video or audio it is sent, by capture time (ms). */
+  maxAgeMs: number;
+  /** Connections that have not completed HELLO (or an HTTP request): in total, per address, and their deadline. */
+  maxPending: number;
+  maxPendingPerAddress: number;
+  /** Every connection of one remote address (pending, clients, page loads). */
+  maxConnectionsPerAddress: number;
   /** The dashboard's built directory, or null. */
   webRoot: string | null;
   logLevel: LogLevel;
@@ -51,6 +59,7 @@ export class ServerCore {
   private readonly tokenDigest: Buffer | null;
   private readonly log: Logger;
   private readonly webRoot: string | null;
+  private readonly admission: Admission;
   private nextClientId = 1;
   private closed = false;
   /** This server's life: sent in STREAMS so a client that reconnects can tell a restarted server (seqs from 0). */
@@ -62,6 +71,13 @@ export class ServerCore {
     this.tokenDigest = o.token ? digest(o.token) : null;
     this.log = resolveLogger({ logLevel: o.logLevel }, { component: 'net', thread: 'server-worker' });
     this.webRoot = o.webRoot;
+    this.admission = new Admission(
+      { maxPending: o.maxPending, maxPendingPerAddress: o.maxPendingPerAddress, maxPerAddress: o.maxConnectionsPerAddress, pendingTimeoutMs: o.helloTimeoutMs },
+      (reason) => {
+        this.count(reason);
+        this.log.debug({ reason }, 'connection refused before HELLO');
+      },
+    );
     const events = {
       video: (f: StreamFeed, mode: VideoMode, m: BuiltMessage | null) => {
         for (const c of this.clients) c.offerVideo(f, mode, m);
@@ -75,16 +91,31 @@ export class ServerCore {
     };
     o.streams.forEach((src, i) => this.feeds.push(new StreamFeed(i + 1, src.name, src, events, o.jpegQuality, this.log)));
 
+    // ws enforces the size from each frame's header (before buffering it); the limit is one protocol message.
     this.wss = new WebSocketServer({ noServer: true, maxPayload: HEADER_BYTES + this.o.maxMessageBytes, perMessageDeflate: false });
-    this.http = createHttpServer({ requestTimeout: 30_000, headersTimeout: 10_000, keepAliveTimeout: 5_000 }, (req, res) => serveStatic(this.webRoot, req, res));
-    this.http.on('upgrade', (req, socket, head) => {
+    // This HTTP server never listens (sockets are handed to it after sniffing), so Node's own header and
+    // request timeouts never run: the pending deadline (admission) and REQUEST_TIMEOUT_MS below do that job.
+    this.http = createHttpServer({ keepAlive: false }, (req, res) => {
+      this.admission.settle(req.socket as Socket);
+      const t = setTimeout(() => req.socket.destroy(), REQUEST_TIMEOUT_MS);
+      res.once('close', () => clearTimeout(t));
+      res.shouldKeepAlive = false; // one request per connection: a kept-alive socket would be pending again, unbounded
+      serveStatic(this.webRoot, req, res);
+    });
+    this.http.on('upgrade', (req, socket: Socket, head) => {
       const path = new URL(req.url ?? '/', 'http://x').pathname;
-      if (path !== '/ws' || this.clients.size >= this.o.maxClients) {
-        socket.end(`HTTP/1.1 ${path !== '/ws' ? '404 Not Found' : '503 Service Unavailable'}\r\nconnection: close\r\n\r\n`);
-        return;
+      if (path !== '/ws') return void socket.end('HTTP/1.1 404 Not Found\r\nconnection: close\r\n\r\n');
+      // RFC 6455 is version 13; older drafts (ws also speaks 8) are refused.
+      if (req.headers['sec-websocket-version'] !== '13') {
+        this.count('ws-version');
+        return void socket.end('HTTP/1.1 426 Upgrade Required\r\nsec-websocket-version: 13\r\nconnection: close\r\n\r\n');
       }
-      this.wss.handleUpgrade(req, socket as Socket, head, (ws) => {
-        const client = this.addClient(wsTransport(ws, socket as Socket));
+      this.wss.handleUpgrade(req, socket, head, (ws) => {
+        const client = this.addClient(wsTransport(ws, socket));
+        // An oversize message: say why with a protocol ERROR before ws closes with 1009 (its listener runs after ours).
+        (ws as unknown as { _receiver: NodeJS.EventEmitter })._receiver.prependListener('error', (e: Error & { code?: string }) => {
+          if (e.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') this.reject(client, new ProtocolError(`message exceeds the limit of ${this.o.maxMessageBytes} payload bytes`, { code: 'too-large' }));
+        });
         ws.on('message', (data, isBinary) => {
           client.lastRecvAt = Date.now();
           try {
@@ -100,7 +131,6 @@ export class ServerCore {
     });
 
     this.tcp = createNetServer({ noDelay: true }, (socket) => this.onSocket(socket));
-    this.tcp.maxConnections = this.o.maxClients + 64; // protocol clients plus a few dashboard page loads
     this.sweep = setInterval(() => this.sweepClients(), 250);
     this.statsTimer = setInterval(() => this.broadcastStats(), this.o.statsIntervalMs);
     this.sweep.unref();
@@ -127,6 +157,12 @@ export class ServerCore {
     return `http://${host.includes(':') ? `[${host}]` : host}:${port}/`;
   }
 
+  private streamingClients(): number {
+    let n = 0;
+    for (const c of this.clients) if (c.state === 'streaming') n++;
+    return n;
+  }
+
   /** Connected protocol clients and what each was sent and dropped. */
   clientStats(): Record<string, unknown>[] {
     return [...this.clients].map((c) => c.stats());
@@ -145,27 +181,33 @@ export class ServerCore {
     this.closed = true;
     clearInterval(this.sweep);
     clearInterval(this.statsTimer);
+    this.admission.close();
     for (const c of this.clients) c.transport.close(true);
     for (const s of this.sockets) s.destroy();
     this.wss.close();
     await Promise.all([new Promise<void>((r) => this.tcp.close(() => r())), ...this.feeds.map((f) => f.close())]);
   }
 
-  /** Sniffs the first bytes: protocol magic → raw TCP client; anything else → HTTP/WebSocket. */
+  /** Admits (or refuses) the socket, then sniffs the first bytes: protocol magic → raw TCP client; anything else → HTTP/WebSocket. */
   private onSocket(socket: Socket): void {
+    if (this.closed || !this.admission.admit(socket)) return void socket.destroy();
     this.sockets.add(socket);
     socket.on('close', () => this.sockets.delete(socket));
     socket.on('error', (e) => this.log.debug({ err: e }, 'socket error'));
     let head: Buffer = Buffer.alloc(0);
-    const timer = setTimeout(() => socket.destroy(), this.o.helloTimeoutMs);
     const onData = (chunk: Buffer) => {
       head = head.length ? Buffer.concat([head, chunk]) : chunk;
-      if (head.length < 4 && head[0] === 0x53) return; // could still become "SFN1"
+      if (head.length < 4 && isMagicPrefix(head)) return; // could still become "SFN1"
       socket.off('data', onData);
       socket.pause();
-      clearTimeout(timer);
       if (head.length >= 4 && head.readUInt32LE(0) === MAGIC) this.startTcpClient(socket, head);
-      else {
+      else if (head[0] === 0x53 && head[1] === 0x46) {
+        // "SF…" but not "SFN1": a senseflow client of another protocol version, or a corrupt stream.
+        this.count('bad-magic');
+        this.log.warn({ remote: remoteOf(socket) }, 'closing connection: bad magic');
+        socket.end(jsonMessage(MsgType.ERROR, { code: 'bad-magic', message: 'bad magic: this server speaks senseflow protocol v1 ("SFN1")' }));
+        setTimeout(() => socket.destroy(), 1000).unref();
+      } else {
         socket.unshift(head);
         this.http.emit('connection', socket);
         socket.resume();
@@ -175,11 +217,6 @@ export class ServerCore {
   }
 
   private startTcpClient(socket: Socket, first: Buffer): void {
-    if (this.clients.size >= this.o.maxClients) {
-      socket.end(jsonMessage(MsgType.ERROR, { code: 'too-many-clients', message: `the server allows ${this.o.maxClients} clients` }));
-      this.count('too-many-clients');
-      return;
-    }
     const client = this.addClient(tcpTransport(socket));
     const parser = new FrameParser(this.o.maxMessageBytes);
     const onData = (chunk: Buffer) => {
@@ -199,8 +236,15 @@ export class ServerCore {
 
   private addClient(t: Transport): NetClient {
     const id = this.nextClientId++;
-    const c = new NetClient(id, t, { highWaterBytes: this.o.highWaterBytes, queueBytes: this.o.queueBytes }, this.log.child({ client: id, remote: t.remote, transport: t.kind }));
+    const c = new NetClient(id, t, { highWaterBytes: this.o.highWaterBytes, queueBytes: this.o.queueBytes, maxAgeMs: this.o.maxAgeMs }, this.log.child({ client: id, remote: t.remote, transport: t.kind }));
     this.clients.add(c);
+    // Still pending (admission): no HELLO by the deadline → told why, then closed. It holds no client slot yet.
+    this.admission.onTimeout(t.socket, () => {
+      this.count('hello-timeout');
+      c.log.warn('closing connection: no HELLO in time');
+      c.write(jsonMessage(MsgType.ERROR, { code: 'hello-timeout', message: `no HELLO within ${this.o.helloTimeoutMs} ms` }));
+      this.closeClient(c);
+    });
     c.log.debug('connected');
     return c;
   }
@@ -215,9 +259,13 @@ export class ServerCore {
     if (c.state === 'closed') return;
     if (c.state === 'hello') {
       if (m.type !== MsgType.HELLO) throw new ProtocolError(`expected HELLO first, got message type ${m.type}`);
+      if (m.stream !== 0) throw new ProtocolError(`HELLO is a connection message: its stream id must be 0, not ${m.stream}`);
       return this.onHello(c, parseJson(m));
     }
-    if (m.type === MsgType.PING) return;
+    if (m.type === MsgType.PING) {
+      if (m.payloadBytes !== 0 || m.stream !== 0) throw new ProtocolError('PING carries no payload and stream id 0');
+      return;
+    }
     throw new ProtocolError(`unexpected message type ${m.type} from a client`);
   }
 
@@ -236,7 +284,8 @@ export class ServerCore {
     if (video !== 'jpeg' && video !== 'raw') throw new ProtocolError("HELLO `video` must be 'jpeg' or 'raw'");
     let feeds = this.feeds;
     if (hello.streams !== undefined) {
-      if (!Array.isArray(hello.streams) || hello.streams.length > 1024) throw new ProtocolError('HELLO `streams` must be a list of stream names or ids');
+      if (!Array.isArray(hello.streams) || hello.streams.length === 0 || hello.streams.length > 1024)
+        throw new ProtocolError('HELLO `streams` must be a non-empty list of stream names or ids (omit it for every stream)');
       feeds = this.feeds.filter((f) => (hello.streams as unknown[]).some((s) => s === f.name || s === f.id));
       const unknown = (hello.streams as unknown[]).filter((s) => !this.feeds.some((f) => s === f.name || s === f.id));
       if (unknown.length) {
@@ -245,6 +294,15 @@ export class ServerCore {
         return;
       }
     }
+    if (this.streamingClients() >= this.o.maxClients) {
+      this.count('too-many-clients');
+      c.log.warn('rejected: too many clients');
+      c.write(jsonMessage(MsgType.ERROR, { code: 'too-many-clients', message: `the server allows ${this.o.maxClients} clients` }));
+      this.closeClient(c);
+      return;
+    }
+    this.admission.settle(c.transport.socket);
+    const first = new Map(feeds.map((f) => [f.id, firstSeq(f)]));
     c.write(
       jsonMessage(MsgType.STREAMS, {
         version: PROTOCOL_VERSION,
@@ -254,21 +312,21 @@ export class ServerCore {
           name: f.name,
           kind: f.spec.kind,
           encoding: f.passthrough || (video === 'jpeg' && f.jpegCapable) ? 'jpeg' : 'raw',
-          firstSeq: firstSeq(f),
+          firstSeq: String(first.get(f.id)),
           spec: f.spec,
         })),
-        limits: { maxMessageBytes: this.o.maxMessageBytes, idleTimeoutMs: this.o.idleTimeoutMs },
+        limits: { maxMessageBytes: this.o.maxMessageBytes, idleTimeoutMs: this.o.idleTimeoutMs, maxAgeMs: this.o.maxAgeMs },
       }),
     );
     c.log.info({ streams: feeds.map((f) => f.name), video }, 'client subscribed');
-    c.subscribe(feeds, video);
+    c.subscribe(feeds, video, first);
   }
 
   /** Logs why, tells the client (best effort), and closes only this connection. */
   private reject(c: NetClient, e: unknown): void {
     if (c.state === 'closed') return;
     const reason = e instanceof Error ? e.message : String(e);
-    const code = e instanceof ProtocolError ? 'protocol' : 'internal';
+    const code = e instanceof ProtocolError ? (((e.details as Record<string, unknown> | undefined)?.code as string | undefined) ?? 'protocol') : 'internal';
     this.count(code);
     c.log.warn({ reason }, 'closing connection: %s', reason);
     if (code === 'internal') this.log.error({ err: e }, 'internal error while serving a client');
@@ -295,16 +353,15 @@ export class ServerCore {
   private sweepClients(): void {
     const now = Date.now();
     for (const c of this.clients) {
-      if (c.state === 'hello' && now - c.connectedAt > this.o.helloTimeoutMs) {
-        this.count('hello-timeout');
-        c.log.warn('closing connection: no HELLO in time');
-        this.closeClient(c);
-      } else if (now - c.lastRecvAt > this.o.idleTimeoutMs) {
+      if (c.state === 'streaming' && now - c.lastRecvAt > this.o.idleTimeoutMs) {
         this.count('idle');
         c.log.info('closing idle connection');
         c.write(jsonMessage(MsgType.ERROR, { code: 'idle', message: `nothing received for ${this.o.idleTimeoutMs} ms (send PING)` }));
         this.closeClient(c);
-      } else c.flush();
+      } else {
+        c.sampleDrain();
+        c.flush();
+      }
     }
   }
 
@@ -313,15 +370,23 @@ export class ServerCore {
     for (const f of this.feeds) {
       streams[f.name] = { id: f.id, kind: f.spec.kind, ...(f.lastStats ?? {}), jpeg: { encoded: f.encoded, skipped: f.encoderSkipped } };
     }
-    const server = { clients: this.clients.size, rssBytes: process.memoryUsage.rss(), queuedBytes: this.queuedBytes() };
+    const server = { clients: this.streamingClients(), pending: this.admission.pendingCount, rssBytes: process.memoryUsage.rss(), queuedBytes: this.queuedBytes() };
+    // STATS go to every client, backed up or not: they are small, and a slow client needs them most.
     for (const c of this.clients) {
-      if (c.state !== 'streaming' || c.transport.buffered() > this.o.highWaterBytes) continue;
+      if (c.state !== 'streaming') continue;
       c.write(jsonMessage(MsgType.STATS, { atMs: Date.now(), monoNs: monotonicNs(), streams, server, connection: c.stats() }));
     }
   }
 }
 
-function firstSeq(f: StreamFeed): string {
-  const newest = f.newestSeq(); // items (video/records) or chunks (audio) written
-  return String(newest > 0n ? newest : 0n);
+/** The seq a new client's stream starts at: the newest item now (video/records: items; audio: chunks). */
+function firstSeq(f: StreamFeed): bigint {
+  const newest = f.newestSeq();
+  return newest > 0n ? newest : 0n;
 }
+
+/** A page load or WebSocket request may take this long once its headers arrived. */
+const REQUEST_TIMEOUT_MS = 30_000;
+
+const isMagicPrefix = (b: Buffer) => b.every((x, i) => x === [0x53, 0x46, 0x4e, 0x31][i]);
+

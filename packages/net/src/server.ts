@@ -26,7 +26,7 @@ export interface ServeOptions {
   maxClients?: number;
   /** Largest message a client may send, payload bytes (default 64 KiB). */
   maxMessageBytes?: number;
-  /** A client must send HELLO within this time (default 5000 ms). */
+  /** A client must send HELLO (a browser its HTTP request) within this time (default 3000 ms). */
   helloTimeoutMs?: number;
   /** A client that sends nothing (not even PING) for this long is closed (default 60 000 ms). */
   idleTimeoutMs?: number;
@@ -38,6 +38,18 @@ export interface ServeOptions {
   jpegQuality?: number;
   /** STATS message interval (default 1000 ms). */
   statsIntervalMs?: number;
+  /**
+   * Per client: nothing captured longer ago than this is handed to its socket — queued audio/records older
+   * than this are dropped and reported as a GAP (`cause: 'too-old'`), video waits for a fresh frame — and its
+   * socket backlog is sized to about this much at its measured drain rate (default 1000 ms).
+   */
+  maxAgeMs?: number;
+  /** Connections that have not completed HELLO (nor sent an HTTP request), in total (default 64); the oldest is evicted when full. */
+  maxPending?: number;
+  /** …and per remote address (default 8). */
+  maxPendingPerAddress?: number;
+  /** All connections of one remote address: clients, pending, page loads (default 32). */
+  maxConnectionsPerAddress?: number;
   /** Serve the dashboard (default true): its built directory, or false. */
   dashboard?: boolean | string;
   /** The server worker logs at this level (a `logger`'s level is used; the worker has its own pino). */
@@ -74,12 +86,16 @@ function resolveOptions(opts: ServeOptions): { core: CoreOptions; sources: Sourc
     token: opts.token ?? null,
     maxClients: posInt('maxClients', opts.maxClients, 16, 65535),
     maxMessageBytes: posInt('maxMessageBytes', opts.maxMessageBytes, 64 * 1024),
-    helloTimeoutMs: posInt('helloTimeoutMs', opts.helloTimeoutMs, 5000),
+    helloTimeoutMs: posInt('helloTimeoutMs', opts.helloTimeoutMs, 3000),
     idleTimeoutMs: posInt('idleTimeoutMs', opts.idleTimeoutMs, 60_000),
     highWaterBytes: posInt('highWaterBytes', opts.highWaterBytes, 8 * 1024 * 1024),
     queueBytes: posInt('queueBytes', opts.queueBytes, 1024 * 1024),
     jpegQuality: posInt('jpegQuality', opts.jpegQuality, 80, 100),
     statsIntervalMs: posInt('statsIntervalMs', opts.statsIntervalMs, 1000),
+    maxAgeMs: posInt('maxAgeMs', opts.maxAgeMs, 1000),
+    maxPending: posInt('maxPending', opts.maxPending, 64),
+    maxPendingPerAddress: posInt('maxPendingPerAddress', opts.maxPendingPerAddress, 8),
+    maxConnectionsPerAddress: posInt('maxConnectionsPerAddress', opts.maxConnectionsPerAddress, 32),
     webRoot: root && existsSync(root) ? root : null,
     logLevel: opts.logger ? (opts.logger.level as LogLevel) : (opts.logLevel ?? 'silent'),
   };
