@@ -2,7 +2,8 @@
  * Who may hold a connection before saying who they are. Every accepted socket is "pending" until it
  * completes HELLO (a protocol client) or sends a complete HTTP request (a page load): pending sockets have
  * their own small budget — per remote address and in total — and a short deadline, and never take a client
- * slot. A full total budget evicts the oldest pending socket (so a flood cannot lock a newcomer out), and
+ * slot. A full total budget evicts the oldest pending socket of the address holding the most (so a flood
+ * cannot lock a newcomer out), and
  * every address has a cap on all its connections. Pre-auth memory is bounded by pending × (one HELLO of at
  * most `maxMessageBytes`, or HTTP headers of at most 16 KiB).
  */
@@ -45,11 +46,17 @@ export class Admission {
     if ((this.perAddress.get(address) ?? 0) >= this.limits.maxPerAddress) return this.refuse('per-address');
     if ((this.pendingPerAddress.get(address) ?? 0) >= this.limits.maxPendingPerAddress) return this.refuse('pending-per-address');
     if (this.pending.size >= this.limits.maxPending) {
-      // Evict the oldest pending socket (Map keeps insertion order): a flood only ever holds the newest slots.
-      const oldest = this.pending.values().next().value as Pending;
-      this.settle(oldest.socket);
-      this.onRefuse('pending-evicted');
-      oldest.socket.destroy();
+      // Evict the oldest pending socket of the address holding the most: a flood evicts itself first, and a
+      // newcomer from another address keeps its place long enough to say HELLO.
+      let top = '';
+      for (const [a, n] of this.pendingPerAddress) if (n > (this.pendingPerAddress.get(top) ?? 0)) top = a;
+      for (const p of this.pending.values()) {
+        if (p.address !== top) continue;
+        this.settle(p.socket);
+        this.onRefuse('pending-evicted');
+        p.socket.destroy();
+        break;
+      }
     }
     bump(this.perAddress, address, 1);
     bump(this.pendingPerAddress, address, 1);
