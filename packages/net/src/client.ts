@@ -6,8 +6,8 @@
  *
  * Freshness: a client's first video frame is never older than the `firstSeq` announced to it; nothing
  * older than `maxAgeMs` (by capture time) is handed to its socket — older queued items are dropped and
- * reported as a GAP — and the bytes it may have waiting in the socket follow its measured drain rate
- * (rate × maxAge), so a slow reader's backlog stays about maxAge deep instead of megabytes deep.
+ * reported as a GAP — and nothing more is written while the oldest byte waiting in its socket buffer has
+ * waited half of maxAge, so a slow reader's backlog stays that deep in time instead of megabytes deep.
  */
 import { monotonicNs, type Logger } from '@senseflow/core';
 import { messageBytes, type BuiltMessage, type StreamFeed } from './feed.js';
@@ -47,18 +47,14 @@ export interface ClientLimits {
   maxAgeMs: number;
 }
 
-/** The socket backlog never shrinks below this (one compressed frame and some audio always fit). */
-const MIN_BACKLOG_BYTES = 128 * 1024;
-
 export class NetClient {
   state: 'hello' | 'streaming' | 'closed' = 'hello';
   readonly connectedAt = Date.now();
   lastRecvAt = Date.now();
   lastProgressAt = Date.now();
   sentBytes = 0;
-  /** Bytes per second leaving this client's socket buffer while it is backed up (EWMA), or null before measured. */
-  private drainRate: number | null = null;
-  private lastSample = { at: performance.now(), out: 0 };
+  /** Messages in the socket buffer: cumulative byte position where each ends, and when it was written. */
+  private readonly inBuffer: { end: number; at: number }[] = [];
   private readonly streams = new Map<number, StreamState>();
   private readonly maxAgeNs: bigint;
 
@@ -156,24 +152,11 @@ export class NetClient {
     }
   }
 
-  /** Measures how fast the socket buffer drains while backed up (called by the server's sweep). */
-  sampleDrain(): void {
-    const now = performance.now();
+  /** How long the oldest byte still in this client's socket buffer has waited (ms); 0 when it is empty. */
+  backlogAgeMs(): number {
     const out = this.sentBytes - this.transport.buffered();
-    const dt = (now - this.lastSample.at) / 1000;
-    if (dt < 0.2) return;
-    // Only a backed-up socket shows the reader's pace; an idle one shows only what we had to send.
-    if (this.transport.buffered() > 0) {
-      const rate = (out - this.lastSample.out) / dt;
-      this.drainRate = this.drainRate === null ? rate : 0.7 * this.drainRate + 0.3 * rate;
-    }
-    this.lastSample = { at: now, out };
-  }
-
-  /** Bytes this client may have waiting in its socket: about maxAge worth at its drain rate, within the ceiling. */
-  backlogLimit(): number {
-    if (this.drainRate === null) return this.limits.highWaterBytes;
-    return Math.min(this.limits.highWaterBytes, Math.max(MIN_BACKLOG_BYTES, (this.drainRate * this.limits.maxAgeMs) / 1000));
+    while (this.inBuffer.length > 0 && this.inBuffer[0].end <= out) this.inBuffer.shift();
+    return this.inBuffer.length === 0 ? 0 : performance.now() - this.inBuffer[0].at;
   }
 
   /** Queued bytes this client holds in memory (socket buffer + continuous queues). */
@@ -192,8 +175,7 @@ export class NetClient {
       remote: this.transport.remote,
       sentBytes: this.sentBytes,
       bufferedBytes: this.transport.buffered(),
-      backlogLimitBytes: Math.round(this.backlogLimit()),
-      drainBytesPerSec: this.drainRate === null ? null : Math.round(this.drainRate),
+      backlogAgeMs: Math.round(this.backlogAgeMs()),
       streams,
     };
   }
@@ -212,10 +194,12 @@ export class NetClient {
   write(msg: Uint8Array | Uint8Array[], done?: () => void): void {
     this.sentBytes += Array.isArray(msg) ? msg.reduce((n, p) => n + p.byteLength, 0) : msg.byteLength;
     this.transport.send(msg, done);
+    if (this.transport.buffered() > 0) this.inBuffer.push({ end: this.sentBytes, at: performance.now() });
   }
 
   private ready(): boolean {
-    return this.transport.buffered() < this.backlogLimit();
+    const buffered = this.transport.buffered();
+    return buffered === 0 || (buffered < this.limits.highWaterBytes && this.backlogAgeMs() < this.limits.maxAgeMs / 2);
   }
 
   private dropOldest(s: StreamState, cause: GapCause): void {

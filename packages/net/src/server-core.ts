@@ -358,10 +358,7 @@ export class ServerCore {
         c.log.info('closing idle connection');
         c.write(jsonMessage(MsgType.ERROR, { code: 'idle', message: `nothing received for ${this.o.idleTimeoutMs} ms (send PING)` }));
         this.closeClient(c);
-      } else {
-        c.sampleDrain();
-        c.flush();
-      }
+      } else c.flush();
     }
   }
 
