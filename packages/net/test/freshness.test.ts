@@ -63,8 +63,8 @@ describe('freshness', () => {
     }, 10);
     await sleep(15_000);
     clearInterval(reader);
-    s.destroy();
     const client = (await heavy.clientStats())[0];
+    s.destroy();
     await heavy.close();
     await big.close();
     const videos = got.filter((m) => m.type === MsgType.VIDEO);
