@@ -27,10 +27,12 @@ export interface SourceStats {
   atNs: bigint;
   /** Items the source has written since it opened (audio: chunks). */
   items: number;
-  /** Items per second over the last stats interval (audio: chunks/s; see `sampleRate`). */
+  /** Items per second over the last stats interval; audio: samples (frames) per second, like `sampleRate`. */
   rate: number;
   /** Audio only: frames per second measured over the last interval. */
   sampleRate?: number;
+  /** Audio only: chunks per second (how the writer batches its samples). */
+  chunkRate?: number;
   /** Loss by cause: the writer's (`driver`, `ringFull`, `disconnect`, `restart`) plus `overwritten` for this Source's subscribers. Audio counts frames. */
   drops: Record<string, number>;
   /** Discontinuities recorded in the stream. */
@@ -186,6 +188,8 @@ export class Source<I extends SourceItem = SourceItem> implements AsyncDisposabl
           const r = this.latestReader as SampleRingReader;
           const frames = r.framesWritten();
           stats.sampleRate = Number(frames - lastFrames) / dt;
+          stats.chunkRate = stats.rate;
+          stats.rate = stats.sampleRate;
           lastFrames = frames;
           if (frames > 0n) {
             const n = Math.min(Number(frames), Math.max(1, Math.round(this.spec.rate / 10)), r.capacityFrames);

@@ -37,6 +37,9 @@ Server:
                          open the dashboard as http://HOST:PORT/?token=T
   --max-clients N        most clients at once (default 16)
   --jpeg-quality N       1-100 (default 80)
+  --max-age-ms N         oldest video/audio (by capture time) a client is sent (default 1000)
+  --log-level L          silent, error, warn, info, debug or trace (default warn): why a connection
+                         was refused or closed is logged at warn, each client at info
   --duration S           stop after S seconds (default: until Ctrl-C)
 `;
 
@@ -46,6 +49,8 @@ interface ServeFlags extends InputFlags {
   token?: string;
   'max-clients'?: string;
   'jpeg-quality'?: string;
+  'max-age-ms'?: string;
+  'log-level'?: string;
   duration?: string;
   help?: boolean;
 }
@@ -58,6 +63,8 @@ export async function serveCommand(o: Out, argv: string[]): Promise<number> {
     token: { type: 'string' },
     'max-clients': { type: 'string' },
     'jpeg-quality': { type: 'string' },
+    'max-age-ms': { type: 'string' },
+    'log-level': { type: 'string' },
     duration: { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   }).values as ServeFlags;
@@ -69,6 +76,10 @@ export async function serveCommand(o: Out, argv: string[]): Promise<number> {
   const maxClients = positiveInt('--max-clients', v['max-clients'], 1024);
   const quality = positiveInt('--jpeg-quality', v['jpeg-quality'], 100);
   const duration = positiveNumber('--duration', v.duration);
+  const maxAgeMs = positiveInt('--max-age-ms', v['max-age-ms'], 600_000);
+  const LEVELS = ['silent', 'error', 'warn', 'info', 'debug', 'trace'] as const;
+  const logLevel = (v['log-level'] ?? 'warn') as (typeof LEVELS)[number];
+  if (!LEVELS.includes(logLevel)) throw new UsageError(`--log-level must be one of ${LEVELS.join(', ')} (got '${v['log-level']}')`, 'e.g. --log-level info');
   const token = v.token ?? process.env.SENSEFLOW_TOKEN;
   const plan = planInputs(v, 'serve', "e.g. 'senseflow serve --video test --audio test --stats'");
   const host = v.host ?? '127.0.0.1';
@@ -82,7 +93,7 @@ export async function serveCommand(o: Out, argv: string[]): Promise<number> {
     await Promise.allSettled(Object.values(sources).map((s) => s.close()));
     throw e;
   }
-  const server = await serve({ sources, port: port ?? 8080, host, token, maxClients, jpegQuality: quality }).catch(async (e: unknown) => {
+  const server = await serve({ sources, port: port ?? 8080, host, token, maxClients, jpegQuality: quality, maxAgeMs, logLevel }).catch(async (e: unknown) => {
     await Promise.allSettled(Object.values(sources).map((s) => s.close()));
     throw e;
   });
