@@ -63,7 +63,7 @@ suite(`openRemote across a real publisher restart${natsServerMissing ? ` (skippe
       const v = cam.latest()!;
       const px = decodePattern(v.data, patternGeometry(320, 240, 'rgb24'));
       expect(px.captureNs).toBe(v.captureNs);
-      // The new publisher's first published item follows its `ready` line (its camera ran before it published).
+      // The fixture prints `ready` once each stream published its first item: the new sender's first item.
       expect(Number(freshAt - second.readyNs) / 1e6).toBeLessThan(2000);
       const epoch = events.find((e) => e.type === 'custom' && e.name === 'epoch');
       expect(epoch).toBeDefined();
