@@ -1,6 +1,6 @@
 // NATS transport: publish → receive latency and throughput for 720p JPEG at 30 Hz, 48 kHz stereo audio in
 // 10 ms chunks, and 1 kHz records, through a private nats-server on 127.0.0.1 — and, in the same run, the
-// same streams over senseflow's own WebSocket transport when @senseflow/sinks provides it.
+// same streams over senseflow's own WebSocket transport when @senseflow/net provides it.
 //   node bench/nats.bench.mjs [--quick]
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
@@ -59,21 +59,21 @@ const rows = [];
 for (const [name, open] of Object.entries(streams)) rows.push({ transport: 'NATS', name, ...(await measure(open, natsPub, natsSub)) });
 
 // Our own WebSocket transport, if the sinks package has it (same streams, same measurement).
-const sinks = await import('@senseflow/sinks').catch(() => ({}));
-if (typeof sinks.serve === 'function' && typeof sinks.connect === 'function') {
+const net = await import('@senseflow/net').catch(() => ({}));
+if (typeof net.serve === 'function' && typeof net.connect === 'function') {
   for (const [name, open] of Object.entries(streams)) {
     const wsPub = async (src) => {
-      const srv = await sinks.serve({ sources: { s: src }, port: 0 });
+      const srv = await net.serve({ sources: { s: src }, port: 0 });
       return { close: () => srv.close(), url: `${srv.url.replace(/^http/, 'ws')}ws` };
     };
-    const wsSub = (link) => sinks.connect(`${link.url}`, { stream: 's' });
+    const wsSub = (link) => net.connect(`${link.url}`, { stream: 's' });
     try {
       rows.push({ transport: 'WebSocket', name, ...(await measure(open, wsPub, wsSub)) });
     } catch (e) {
       rows.push({ transport: 'WebSocket', name, error: e.message });
     }
   }
-} else console.log('(WebSocket transport not available in @senseflow/sinks: NATS only)');
+} else console.log('(WebSocket transport not available in @senseflow/net: NATS only)');
 
 server.kill();
 console.log('\npublish → receive on 127.0.0.1 (latency = capture → delivery on the receiving thread; audio from the chunk\'s last sample)');

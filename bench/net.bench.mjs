@@ -1,10 +1,12 @@
 // Network sink on loopback: senseflow's server (raw TCP framing, latest-wins per client) versus the seed's
 // approach (length-prefixed frames written to every socket as they come, no backpressure), same frames,
 // same run. The server runs in a child process; clients run here.
-//   node bench/net.bench.mjs [--quick] [--json out.json]
+//   node bench/net.bench.mjs [--quick] [--only throughput] [--json out.json]
 //
 // Phases:
 //   1. raw throughput, 1 client, 1920×1080 rgb24 frames offered at 400 fps (2.5 GB/s), vs a plain-socket ceiling
+//      (a plain Node socket pair in the same run); and end to end into a remote ring: serve() → connect()
+//      (the receive worker writes every frame into the local ring), TCP and WebSocket
 //   2. slow client: one client stops reading; the other's latency and the server's memory, before/during;
 //      then the stalled client resumes: does it get the present (latest-wins) or a backlog?
 //   3. JPEG (640×480 @ 30 fps): senseflow (encode on the thread pool, newest frame) vs the seed (encode
@@ -20,7 +22,7 @@ import { createRequire } from 'node:module';
 import { createInterface } from 'node:readline';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { defineSource, monotonicNs, openSource } from '@senseflow/core';
+import { defineSource, FrameRingReader, monotonicNs, openSource } from '@senseflow/core';
 
 export default defineSource({
   name: 'net-bench-blast',
@@ -107,14 +109,14 @@ async function serverRole() {
   const src = await openSource(new URL(import.meta.url), { width, height, fps });
   let port;
   if (mode === 'senseflow') {
-    const { serve } = await import('@senseflow/sinks');
+    const { serve } = await import('@senseflow/net');
     const highWaterBytes = arg('high-water') ? Number(arg('high-water')) : undefined;
     const server = await serve({ sources: { cam: src }, port: 0, dashboard: false, highWaterBytes });
     port = server.address.port;
   } else {
     // The seed: every frame, length-prefixed ([u32 len][u64 seq][i64 captureNs][payload]), written to
     // every client straight away. socket.write never refuses, so a slow client's backlog grows in memory.
-    const sharp = createRequire(createRequire(import.meta.url).resolve('@senseflow/sinks'))('sharp');
+    const sharp = createRequire(createRequire(import.meta.url).resolve('@senseflow/net'))('sharp');
     const clients = new Set();
     const { createServer } = await import('node:net');
     const srv = createServer((s) => {
@@ -176,7 +178,7 @@ function wireClient(port, mode, hello) {
   let isFrame = false;
   socket.on('connect', async () => {
     if (mode === 'senseflow') {
-      const { jsonMessage, MsgType } = await import('@senseflow/sinks');
+      const { jsonMessage, MsgType } = await import('@senseflow/net');
       socket.write(jsonMessage(MsgType.HELLO, hello));
     }
   });
@@ -249,6 +251,29 @@ async function throughput(mode, secs) {
   }
 }
 
+/** End to end: frames that reached a connect() Source's ring per second (received, not skipped), × frame bytes. */
+async function endToEnd(transport, secs) {
+  const { child, port } = await startServer('senseflow', { width: 1920, height: 1080, fps: 400, video: 'raw' });
+  const { connect } = await import('@senseflow/net');
+  try {
+    const url = transport === 'tcp' ? `tcp://127.0.0.1:${port}` : `ws://127.0.0.1:${port}/ws`;
+    const cam = await connect(url, { stream: 'cam' });
+    const ring = new FrameRingReader(cam.ring); // the remote ring's write position (seq of the next item)
+    await sleep(800);
+    const at = () => ({ seq: ring.head(), lost: cam.drops().network, t: performance.now(), cpu: process.cpuUsage() });
+    const a = at();
+    await sleep(secs * 1000);
+    const b = at();
+    const frames = Number(b.seq - a.seq) - (b.lost - a.lost);
+    const dt = (b.t - a.t) / 1000;
+    const cpu = process.cpuUsage(a.cpu);
+    await cam.close();
+    return { gbps: (frames * 1920 * 1080 * 3) / dt / 1e9, fps: frames / dt, cpuPct: ((cpu.user + cpu.system) / 1e6 / dt) * 100 };
+  } finally {
+    child.stdin.end();
+  }
+}
+
 async function slowClient(mode, secs, o) {
   const { child, port } = await startServer(mode, o);
   try {
@@ -274,7 +299,8 @@ async function main() {
   const quick = process.argv.includes('--quick');
   const secs = quick ? 1.5 : 3;
   const out = {};
-  console.log(`net bench: loopback, ${secs}s windows, server in a child process${quick ? ' (quick)' : ''}\n`);
+  const [l1, l5] = (await import('node:os')).loadavg();
+  console.log(`net bench ${new Date().toISOString()}: loopback, ${secs}s windows, server in a child process${quick ? ' (quick)' : ''}; load average ${f(l1, 2)} ${f(l5, 2)}, ${(await import('node:os')).cpus().length} CPUs\n`);
 
   console.log('1. raw 1920x1080 rgb24, one client (GB/s on the wire, frames/s, capture→client latency ms)');
   {
@@ -297,8 +323,19 @@ async function main() {
     out[`raw.${mode}`] = r;
     console.log(`   ${mode.padEnd(10)} ${f(r.gbps, 2)} GB/s  ${f(r.fps)} fps  p50 ${f(r.p50)} ms  p99 ${f(r.p99)} ms`);
   }
-  console.log(`   senseflow/ceiling ${f(out['raw.senseflow'].gbps / out.ceilingGBps, 2)}×, senseflow/seed ${f(out['raw.senseflow'].gbps / out['raw.seed'].gbps, 2)}×\n`);
+  console.log(`   senseflow/ceiling ${f(out['raw.senseflow'].gbps / out.ceilingGBps, 2)}×, senseflow/seed ${f(out['raw.senseflow'].gbps / out['raw.seed'].gbps, 2)}×`);
+  for (const transport of ['tcp', 'ws']) {
+    const r = await endToEnd(transport, secs);
+    out[`e2e.${transport}`] = r;
+    console.log(`   connect() ${transport.padEnd(3)}  ${f(r.gbps, 2)} GB/s  ${f(r.fps)} fps into the remote ring (receiving process ${f(r.cpuPct, 0)} % of a core)  = ${f(r.gbps / out.ceilingGBps, 2)}× the plain socket pair`);
+  }
+  console.log('');
 
+  if (arg('only') === 'throughput') {
+    const jsonOut = arg('json');
+    if (jsonOut) writeFileSync(jsonOut, JSON.stringify(out, null, 2));
+    return;
+  }
   const cases = [
     ['raw 1280x720 @ 60 fps', { width: 1280, height: 720, fps: 60, video: 'raw' }],
     ['jpeg 640x480 @ 30 fps', { width: 640, height: 480, fps: 30, video: 'jpeg' }],
@@ -321,5 +358,8 @@ async function main() {
 
 if (isMainThread && process.argv[1] === SELF) {
   if (arg('role') === 'server') await serverRole();
-  else await main();
+  else {
+    await main();
+    process.exit(0);
+  }
 }

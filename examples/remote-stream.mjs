@@ -4,13 +4,17 @@
 //
 //   node examples/remote-stream.mjs serve [--port 8080] [--host 127.0.0.1] [--token T] [--width 640] [--height 480] [--fps 30] [--format rgb24]
 //   node examples/remote-stream.mjs view tcp://127.0.0.1:8080 [--token T] [--stream cam] [--video raw|jpeg] [--seconds 5]
+//   node examples/remote-stream.mjs view-all ws://127.0.0.1:8080/ws [--token T] [--seconds 5]
+//
+// `view-all` opens every served stream over ONE connection (connect() without `stream` returns a map of
+// Sources) and prints one summary line per stream: items, rate (audio: samples/s), network drops.
 //
 // `serve` prints one JSON line {"port":…,"url":…} and runs until stdin closes or SIGINT/SIGTERM.
 // `view` prints one JSON line per second: rate, capture→here latency (meaningful on one host, where both
 // sides share CLOCK_MONOTONIC), drops; then a summary line.
 import { parseArgs } from 'node:util';
 import { monotonicNs } from '@senseflow/core';
-import { connect, serve } from '@senseflow/sinks';
+import { connect, serve } from '@senseflow/net';
 import { openTestPattern } from '@senseflow/source-video';
 import { openTone } from '@senseflow/source-audio';
 
@@ -66,7 +70,18 @@ if (mode === 'serve') {
   stats.unsubscribe();
   console.log(JSON.stringify({ summary: true, items, outOfOrder, worstLatencyMs: +worst.toFixed(2), drops: src.drops(), spec: src.spec }));
   await src.close();
+} else if (mode === 'view-all' && url) {
+  const sources = await connect(url, { token: values.token, video: values.video });
+  const last = {};
+  const subs = Object.entries(sources).map(([name, src]) => src.stats$.subscribe((s) => (last[name] = s)));
+  await new Promise((r) => setTimeout(r, Number(values.seconds) * 1000));
+  for (const s of subs) s.unsubscribe();
+  for (const [name, src] of Object.entries(sources)) {
+    const s = last[name];
+    console.log(JSON.stringify({ stream: name, kind: src.kind, items: s?.items ?? 0, rate: s ? +s.rate.toFixed(1) : 0, network: src.drops().network, bytesReceived: src.bytesReceived }));
+  }
+  await Promise.all(Object.values(sources).map((s) => s.close()));
 } else {
-  console.error('usage: remote-stream.mjs serve [--port N] [--token T] | view <tcp://host:port | ws://host:port/ws> [--stream cam|mic]');
+  console.error('usage: remote-stream.mjs serve [--port N] [--token T] | view <tcp://host:port | ws://host:port/ws> [--stream cam|mic] | view-all <url>');
   process.exit(2);
 }

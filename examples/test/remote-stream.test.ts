@@ -32,6 +32,18 @@ describe('examples/remote-stream.mjs', () => {
     expect(summary.items as number).toBeGreaterThan(20); // ~60 in 2 s at 30 fps
   });
 
+  it('views every stream over one connection (connect() without `stream`): audio rate in samples/s', async () => {
+    const { stdout } = await promisify(execFile)(process.execPath, [EXAMPLE, 'view-all', `ws://127.0.0.1:${port}/ws`, '--token', 'ex', '--seconds', '2'], { timeout: 30_000 });
+    const lines = stdout.trim().split('\n').map((l) => JSON.parse(l) as { stream: string; kind: string; items: number; rate: number; bytesReceived: number });
+    expect(lines.map((l) => l.stream).sort()).toEqual(['cam', 'mic']);
+    const cam = lines.find((l) => l.stream === 'cam')!;
+    const mic = lines.find((l) => l.stream === 'mic')!;
+    expect(cam.items).toBeGreaterThan(10);
+    expect(mic.rate).toBeGreaterThan(30_000); // samples per second (48 kHz), not chunks (100/s)
+    // One connection carries both: the same counter (read a moment apart while it still runs).
+    expect(Math.abs(mic.bytesReceived - cam.bytesReceived)).toBeLessThan(0.05 * cam.bytesReceived);
+  });
+
   it('views the tone over WebSocket', async () => {
     const lines = await view(`ws://127.0.0.1:${port}/ws`, '--stream', 'mic');
     expect(lines.at(-1)).toMatchObject({ summary: true, outOfOrder: 0, spec: { kind: 'audio', rate: 48000, channels: 2 } });

@@ -8,8 +8,4 @@ export default defineConfig({
   sourcemap: true,
   clean: true,
   splitting: true,
-  // The dashboard (web/) is bundled by vite into dist/web after the JS build (clean: true empties dist first).
-  onSuccess: async () => {
-    await (await import('vite')).build({ configFile: 'web/vite.config.ts' });
-  },
 });

@@ -22,3 +22,4 @@ export * from './ring/frame-ring.js';
 export * from './ring/sample-ring.js';
 export * from './ring/consumer.js';
 export { createRingForSpec, checkSpec } from './ring/for-spec.js';
+export * from './relay/relay-writer.js';

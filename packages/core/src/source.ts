@@ -32,10 +32,12 @@ export interface SourceStats {
   error?: SerializedError;
   /** Items the source has written since it opened (audio: chunks). */
   items: number;
-  /** Items per second over the last stats interval (audio: chunks/s; see `sampleRate`). */
+  /** Items per second over the last stats interval; audio: samples (frames) per second, like `sampleRate`. */
   rate: number;
   /** Audio only: frames per second measured over the last interval. */
   sampleRate?: number;
+  /** Audio only: chunks per second (how the writer batches its samples). */
+  chunkRate?: number;
   /** Loss by cause: the writer's (`driver`, `ringFull`, `disconnect`, `restart`) plus `overwritten` for this Source's subscribers. Audio counts frames. */
   drops: Record<string, number>;
   /** Discontinuities recorded in the stream. */
@@ -46,6 +48,11 @@ export interface SourceStats {
   captureToReceiveMs: LatencySummary | null;
   /** Audio only: level meter over the last 100 ms. */
   level?: ChannelLevels;
+  /**
+   * True while a relayed stream (network, NATS) has been silent for max(1 s, 3 periods): its `latest()` is
+   * then old. Set and cleared by the relay's `stale` / `live` events; always false for a local source.
+   */
+  stale: boolean;
 }
 
 /**
@@ -129,6 +136,7 @@ export class Source<I extends SourceItem = SourceItem> implements AsyncDisposabl
   private readonly receiveLatency = new LatencyWindow();
   private readonly toItem: (v: FrameView | SampleChunkView, check: FrameCheck) => I;
   private readonly closed$ = new Subject<void>();
+  private stale = false;
 
   constructor(internals: SourceInternals) {
     this.host = internals.host;
@@ -138,6 +146,9 @@ export class Source<I extends SourceItem = SourceItem> implements AsyncDisposabl
     this.batchMs = internals.batchMs ?? 1;
     if (!(this.batchMs >= 0)) throw new InvalidOptionError('batchMs', 'a number of milliseconds ≥ 0', internals.batchMs);
     this.events$ = this.host.events.asObservable();
+    this.host.events.subscribe((e) => {
+      if (e.type === 'custom' && (e.name === 'stale' || e.name === 'live')) this.stale = e.name === 'stale';
+    });
     const spec = this.spec;
     if (spec.kind === 'audio') {
       this.latestReader = new SampleRingReader(this.ring);
@@ -180,11 +191,14 @@ export class Source<I extends SourceItem = SourceItem> implements AsyncDisposabl
           gaps: this.latestReader.gaps(),
           latencyMs: this.latency.takeSummary(),
           captureToReceiveMs: this.receiveLatency.takeSummary(),
+          stale: this.stale,
         };
         if (this.spec.kind === 'audio') {
           const r = this.latestReader as SampleRingReader;
           const frames = r.framesWritten();
           stats.sampleRate = Number(frames - lastFrames) / dt;
+          stats.chunkRate = stats.rate;
+          stats.rate = stats.sampleRate;
           lastFrames = frames;
           if (frames > 0n) {
             const n = Math.min(Number(frames), Math.max(1, Math.round(this.spec.rate / 10)), r.capacityFrames);

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
 import { Kvm } from '@nats-io/kv';
 import { jetstreamManager } from '@nats-io/jetstream';
@@ -124,7 +125,7 @@ export async function publish(source: Source<SourceItem>, options: PublishOption
 
   const counters = new SharedArrayBuffer(40);
   const worker = new Worker(new URL('./publisher-worker.js', import.meta.url), {
-    workerData: { ring: source.ring, spec: source.spec, subject, conn, clock, counters },
+    workerData: { ring: source.ring, spec: source.spec, subject, conn, clock, sender: randomUUID(), counters },
     name: `senseflow:nats-publish ${subject}`,
   });
   const exited = new Promise<void>((r) => worker.once('exit', () => r()));

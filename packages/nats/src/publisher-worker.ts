@@ -18,6 +18,8 @@ interface Init {
   subject: string;
   conn: NatsConnectionOptions;
   clock: string;
+  /** This publisher's life (H.sender). */
+  sender: string;
   /** BigInt64Array counters: [messages, bytes, items, chunkedItems, lost (lapped before publishing)] */
   counters: SharedArrayBuffer;
 }
@@ -41,6 +43,7 @@ function send(meta: { seq: bigint; captureNs: bigint; receiveNs: bigint; flags: 
     h.set(H.captureNs, meta.captureNs.toString());
     h.set(H.receiveNs, meta.receiveNs.toString());
     h.set(H.clock, init.clock);
+    h.set(H.sender, init.sender);
     h.set(H.flags, String(meta.flags));
     h.set(H.format, encodeFormat(meta.format));
     if (parts.length > 1) h.set(H.chunk, encodeChunk({ index: i, count: parts.length, total: bytes.byteLength }));

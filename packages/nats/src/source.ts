@@ -2,8 +2,9 @@
  * `nats` source plugin: a stream published by `publish()` on another process or machine, opened as a local
  * source. Runs in its own worker. The NATS callback never blocks: it writes each message into the ring
  * (which is the bounded, latest-wins queue for every reader), so a slow reader never stalls the connection.
- * Video and records keep the publisher's seq numbers (gaps are counted); audio keeps its order and counts
- * gaps in frames.
+ * Writing goes through core's RelayWriter: a publisher restart (new `sf-sender`, or seq going back) is a
+ * new epoch delivered at once with its gap counted; gaps inside a life are counted by seq (audio: frames);
+ * a silent stream is reported `stale`.
  */
 import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node';
 import { Kvm } from '@nats-io/kv';
@@ -11,6 +12,8 @@ import { DeliverPolicy, ReplayPolicy, jetstream, jetstreamManager, type Consumer
 import {
   DeviceNotFoundError,
   ItemFlags,
+  RelayWriter,
+  type RelayItem,
   nonEmptyString,
   numberIn,
   defineSource,
@@ -19,8 +22,6 @@ import {
   oneOf,
   optionsObject,
   withDefault,
-  type FrameSourceContext,
-  type SampleSourceContext,
   type SourceContext,
   type StreamSpec,
   type WritableSlot,
@@ -133,18 +134,23 @@ export default defineSource<RemoteOptions>({
       c.emit('clock', { offsetNs: est.offsetNs.toString(), uncertaintyNs: est.uncertaintyNs.toString(), samples: est.samples });
     }
 
-    // Connection status → disconnect / reconnect events (the stream shows the gap by seq when data resumes).
+    const relay = new RelayWriter(spec.kind === 'audio' ? c.samples! : c.frames!, { spec, onEvent: (e) => c.emit(e.type, e) });
+    // Connection status → disconnect / reconnect events (the stream shows the gap when data resumes).
     void (async () => {
       for await (const s of nc.status()) {
-        if (s.type === 'disconnect') c.disconnected(`NATS connection lost (${String((s as { server?: string }).server ?? o.servers)})`);
-        else if (s.type === 'reconnect') c.reconnected({ server: (s as { server?: string }).server });
+        if (s.type === 'disconnect') {
+          relay.disconnected();
+          c.disconnected(`NATS connection lost (${String((s as { server?: string }).server ?? o.servers)})`);
+        }
+        if (s.type === 'reconnect') c.reconnected({ server: (s as { server?: string }).server });
       }
     })().catch(() => {});
 
-    const onMessage = spec.kind === 'audio' ? audioWriter(c as SampleSourceContext, toLocal) : frameWriter(c as FrameSourceContext, spec, toLocal);
+    const onMessage = spec.kind === 'audio' ? audioWriter(relay, c.clock.now, toLocal) : frameWriter(relay, spec, c.clock.now, toLocal);
 
     return {
       async start() {
+        relay.watch(true);
         if (o.replay) {
           const consumer = await jetstream(nc).consumers.get(o.replay.jetstream, {
             filter_subjects: o.subject, // one subject: nats-server 2.9 (Debian 12) accepts only a single filter
@@ -164,6 +170,7 @@ export default defineSource<RemoteOptions>({
         probe = setInterval(() => void probeClock().catch((e) => c.log.debug({ err: e }, 'clock probe failed')), o.clockProbeMs);
       },
       stop() {
+        relay.watch(false);
         sub?.unsubscribe();
         sub = null;
         void replaying?.close();
@@ -171,6 +178,7 @@ export default defineSource<RemoteOptions>({
         if (probe) clearInterval(probe);
       },
       async close() {
+        relay.close();
         if (probe) clearInterval(probe);
         await nc.drain().catch(() => {});
         conn = null;
@@ -195,67 +203,69 @@ async function control(nc: NatsConnection, addr: StreamAddress, req: Record<stri
   return r.value;
 }
 
-interface Meta {
-  seq: bigint;
-  captureNs: bigint | null;
-  receiveNs: bigint | null;
-  flags: number;
+/** One message's item metadata (the relay's view) plus its format fields. */
+interface Meta extends RelayItem {
   format: Record<string, string>;
 }
 
-function readMeta(m: Msg, toLocal: (ns: bigint) => bigint | null): Meta {
+function readMeta(m: Msg, now: () => bigint, toLocal: (ns: bigint) => bigint | null): Meta {
   const h = m.headers!;
-  const cap = BigInt(h.get(H.captureNs) || '0');
-  const rec = BigInt(h.get(H.receiveNs) || '0');
-  return { seq: BigInt(h.get(H.seq) || '0'), captureNs: toLocal(cap), receiveNs: toLocal(rec), flags: Number(h.get(H.flags) || 0), format: decodeFormat(h.get(H.format)) };
+  const cap = toLocal(BigInt(h.get(H.captureNs) || '0'));
+  const sender = h.get(H.sender) || undefined;
+  return {
+    seq: BigInt(h.get(H.seq) || '0'),
+    captureNs: cap ?? now(),
+    receiveNs: now(),
+    flags: Number(h.get(H.flags) || 0) | (cap === null ? ItemFlags.TIMESTAMP_FALLBACK : 0),
+    format: decodeFormat(h.get(H.format)),
+    sender,
+  };
 }
 
-/** Video and records: each message (or set of chunks) becomes one ring item, in place, keeping its seq. */
-function frameWriter(c: FrameSourceContext, spec: StreamSpec, toLocal: (ns: bigint) => bigint | null) {
+/** Video and records: each message (or set of chunks) becomes one ring item, in place. */
+function frameWriter(relay: RelayWriter, spec: StreamSpec, now: () => bigint, toLocal: (ns: bigint) => bigint | null) {
+  const frames = relay.frames!;
   const asm = new Reassembler();
   let slot: WritableSlot | null = null;
-  let joined = false; // the first item sets the seq base: joining mid-stream loses nothing
   const abandon = () => {
     if (slot) {
-      c.frames.abort(slot);
+      relay.abort(slot);
       slot = null;
-      c.frames.reportDrop('network', 1); // a partial frame lost to a newer one or to a gap
+      frames.reportDrop('network', 1); // a partial frame lost to a newer one or to a gap
     }
   };
-  const commit = (s: WritableSlot, bytes: number, meta: Meta) => {
-    if (meta.seq < c.frames.nextSeq) return c.frames.abort(s); // a duplicate or late message
-    c.frames.skipTo(meta.seq, 'network', joined); // keeps the publisher's seq: a later jump is a counted network gap
-    joined = true;
-    s.flags = meta.flags | (meta.captureNs === null ? ItemFlags.TIMESTAMP_FALLBACK : 0);
-    if (spec.kind === 'video') {
-      s.width = Number(meta.format.w);
-      s.height = Number(meta.format.h);
-      s.stride = Number(meta.format.s);
-      s.format = formatCode(meta.format.f ?? spec.pixelFormat);
-    }
-    const now = c.clock.now();
-    c.frames.commit(s, bytes, meta.captureNs ?? now, meta.receiveNs ?? now);
+  const fill = (s: WritableSlot, meta: Meta) => {
+    if (spec.kind !== 'video') return;
+    s.width = Number(meta.format.w);
+    s.height = Number(meta.format.h);
+    s.stride = Number(meta.format.s);
+    s.format = formatCode(meta.format.f ?? spec.pixelFormat);
   };
   return (m: Msg) => {
-    const meta = readMeta(m, toLocal);
+    const meta = readMeta(m, now, toLocal);
     const chunk = decodeChunk(m.headers!.get(H.chunk));
     if (!chunk) {
       abandon();
-      const s = c.frames.begin();
+      const s = relay.begin(meta);
       if (!s) return;
-      if (m.data.byteLength > s.data.byteLength) return c.frames.abort(s);
+      if (m.data.byteLength > s.data.byteLength) {
+        relay.abort(s);
+        return frames.reportDrop('network', 1);
+      }
       s.data.set(m.data);
-      return commit(s, m.data.byteLength, meta);
+      fill(s, meta);
+      relay.commit(s, m.data.byteLength, meta);
+      return;
     }
     const verdict = asm.accept(meta.seq, chunk);
-    if (verdict === 'stale') return;
     if (verdict === 'broken') return abandon();
     if (verdict === 'start' || (verdict === 'complete' && chunk.count === 1)) {
       abandon();
-      slot = c.frames.begin();
+      slot = relay.begin(meta);
       if (slot && chunk.total > slot.data.byteLength) {
-        c.frames.abort(slot);
+        relay.abort(slot);
         slot = null;
+        frames.reportDrop('network', 1);
       }
     }
     if (!slot) return;
@@ -264,29 +274,16 @@ function frameWriter(c: FrameSourceContext, spec: StreamSpec, toLocal: (ns: bigi
     if (verdict === 'complete') {
       const s = slot;
       slot = null;
-      commit(s, asm.offset, meta);
+      fill(s, meta);
+      relay.commit(s, asm.offset, meta);
     }
   };
 }
 
-/** Audio: chunks are appended in order; a jump in the publisher's frame index is a counted gap. */
-function audioWriter(c: SampleSourceContext, toLocal: (ns: bigint) => bigint | null) {
-  const bpf = c.samples.bytesPerFrame;
-  let expected = -1n;
+/** Audio: chunks are appended in order; the relay counts a jump in the publisher's frame index. */
+function audioWriter(relay: RelayWriter, now: () => bigint, toLocal: (ns: bigint) => bigint | null) {
   return (m: Msg) => {
-    const meta = readMeta(m, toLocal);
-    const start = BigInt(meta.format.sf ?? '0');
-    if (expected >= 0n && start < expected) return; // duplicate / late
-    if (expected >= 0n && start > expected) c.samples.reportDrop('network', Number(start - expected));
-    const frames = Math.floor(m.data.byteLength / bpf);
-    expected = start + BigInt(frames);
-    let done = 0;
-    const cap = meta.captureNs ?? c.clock.now();
-    while (done < frames) {
-      const r = c.samples.reserve(frames - done);
-      new Uint8Array(c.samples.sab, r.byteOffset, r.byteLength).set(m.data.subarray(done * bpf, (done + r.frames) * bpf));
-      c.samples.commit(r.frames, cap + (BigInt(done) * 1_000_000_000n) / BigInt(c.samples.rate), meta.receiveNs ?? undefined, meta.flags);
-      done += r.frames;
-    }
+    const meta = readMeta(m, now, toLocal);
+    relay.writeAudio({ ...meta, seq: BigInt(meta.format.sf ?? '0') }, m.data);
   };
 }

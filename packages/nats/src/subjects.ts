@@ -20,6 +20,8 @@ export const H = {
   format: 'sf-format',
   /** `index/count/totalBytes` when a frame is split into several messages. */
   chunk: 'sf-chunk',
+  /** The publisher's life (random per `publish()`): a new value means its seqs started over. */
+  sender: 'sf-sender',
 } as const;
 
 const TOKEN = /^[A-Za-z0-9_-]+$/;

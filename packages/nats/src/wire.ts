@@ -61,10 +61,13 @@ export class Reassembler {
   private next = 0;
   private filled = 0;
 
-  /** Returns 'start' (a new frame begins: get a destination), 'continue', 'complete', 'stale' (older frame: ignore) or 'broken' (a gap inside the frame). */
-  accept(seq: bigint, c: ChunkHeader): 'start' | 'continue' | 'complete' | 'stale' | 'broken' {
-    if (seq < this.seq) return 'stale';
-    if (seq > this.seq) {
+  /**
+   * Returns 'start' (a new frame begins: get a destination), 'continue', 'complete', or 'broken' (a gap inside
+   * the frame). Any other seq than the current frame's starts a new frame: a lower one is a restarted
+   * publisher (the relay decides what that means), never a reason to ignore the stream.
+   */
+  accept(seq: bigint, c: ChunkHeader): 'start' | 'continue' | 'complete' | 'broken' {
+    if (seq !== this.seq) {
       if (c.index !== 0) {
         this.seq = seq;
         this.next = -1; // joined mid-frame: wait for the next frame

@@ -2,5 +2,4 @@ export * from './fft/index.js';
 export * from './spectrum/index.js';
 export * from './file/index.js';
 export * from './record/index.js';
-export * from './net/index.js';
 export * from './mcap/index.js';

@@ -4,7 +4,7 @@
  * dashboard, WebSocket (/ws) and raw TCP clients (docs/network.md, docs/protocol.md).
  */
 import type { Source } from '@senseflow/core';
-import { serve } from '@senseflow/sinks';
+import { serve } from '@senseflow/net';
 import { parseFlags, positiveInt, positiveNumber } from '../args.js';
 import { UsageError } from '../exit-codes.js';
 import { INPUT_FLAGS, openInputs, planInputs, type InputFlags } from '../inputs.js';
@@ -15,7 +15,7 @@ export const SERVE_HELP = `senseflow serve [flags]
 
 Serves live streams and a dashboard (video, audio waveform/level/spectrogram, CPU/memory plots, per-stream
 rate, latency and drops) at http://HOST:PORT/. Clients: ws://HOST:PORT/ws or tcp://HOST:PORT
-(see docs/protocol.md); in Node, connect(url) from @senseflow/sinks. Ctrl-C stops.
+(see docs/protocol.md); in Node, connect(url) from @senseflow/net. Ctrl-C stops.
 
 Video:
   --video DEV|test|URL   a camera (/dev/video0 or an id from 'senseflow devices'), the test pattern,
@@ -38,6 +38,9 @@ Server:
                          open the dashboard as http://HOST:PORT/?token=T
   --max-clients N        most clients at once (default 16)
   --jpeg-quality N       1-100 (default 80)
+  --max-age-ms N         oldest video/audio (by capture time) a client is sent (default 1000)
+  --log-level L          silent, error, warn, info, debug or trace (default warn): why a connection
+                         was refused or closed is logged at warn, each client at info
   --duration S           stop after S seconds (default: until Ctrl-C)
 Foxglove / Lichtblick:
   --foxglove             also serve the Foxglove WebSocket protocol (same host and token rules);
@@ -51,6 +54,8 @@ interface ServeFlags extends InputFlags {
   token?: string;
   'max-clients'?: string;
   'jpeg-quality'?: string;
+  'max-age-ms'?: string;
+  'log-level'?: string;
   duration?: string;
   foxglove?: boolean;
   'foxglove-port'?: string;
@@ -65,6 +70,8 @@ export async function serveCommand(o: Out, argv: string[]): Promise<number> {
     token: { type: 'string' },
     'max-clients': { type: 'string' },
     'jpeg-quality': { type: 'string' },
+    'max-age-ms': { type: 'string' },
+    'log-level': { type: 'string' },
     duration: { type: 'string' },
     foxglove: { type: 'boolean' },
     'foxglove-port': { type: 'string' },
@@ -80,6 +87,10 @@ export async function serveCommand(o: Out, argv: string[]): Promise<number> {
   const duration = positiveNumber('--duration', v.duration);
   const foxglovePort = v['foxglove-port'] === '0' ? 0 : positiveInt('--foxglove-port', v['foxglove-port'], 65535);
   if (foxglovePort !== undefined && !v.foxglove) throw new UsageError('--foxglove-port applies to --foxglove: add --foxglove');
+  const maxAgeMs = positiveInt('--max-age-ms', v['max-age-ms'], 600_000);
+  const LEVELS = ['silent', 'error', 'warn', 'info', 'debug', 'trace'] as const;
+  const logLevel = (v['log-level'] ?? 'warn') as (typeof LEVELS)[number];
+  if (!LEVELS.includes(logLevel)) throw new UsageError(`--log-level must be one of ${LEVELS.join(', ')} (got '${v['log-level']}')`, 'e.g. --log-level info');
   const token = v.token ?? process.env.SENSEFLOW_TOKEN;
   const plan = planInputs(v, 'serve', "e.g. 'senseflow serve --video test --audio test --stats'");
   const host = v.host ?? '127.0.0.1';
@@ -93,7 +104,7 @@ export async function serveCommand(o: Out, argv: string[]): Promise<number> {
     await Promise.allSettled(Object.values(sources).map((s) => s.close()));
     throw e;
   }
-  const server = await serve({ sources, port: port ?? 8080, host, token, maxClients, jpegQuality: quality }).catch(async (e: unknown) => {
+  const server = await serve({ sources, port: port ?? 8080, host, token, maxClients, jpegQuality: quality, maxAgeMs, logLevel }).catch(async (e: unknown) => {
     await Promise.allSettled(Object.values(sources).map((s) => s.close()));
     throw e;
   });

@@ -8,8 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AudioSource, VideoSource } from '@senseflow/core';
 import { openTestPattern } from '@senseflow/source-video';
 import { openTone } from '@senseflow/source-audio';
-import { serve, type NetServer } from '@senseflow/sinks';
-import { decodePattern, patternGeometry } from './net-helpers.js';
+import { serve, type NetServer } from '@senseflow/net';
+import { decodePattern, patternGeometry } from './helpers.js';
 
 // tools/protocol-client.py was written from docs/protocol.md alone (socket + OpenCV): if it reads frames
 // whose pixels agree with their headers, the document is complete.

@@ -1,7 +1,8 @@
 /**
- * The senseflow wire protocol, version 1 (docs/protocol.md is the normative text; this module is its only
- * implementation of the framing). Every message, over TCP or as one WebSocket binary message, is a fixed
- * 56-byte little-endian header followed by `payloadBytes` of payload:
+ * The senseflow wire protocol, version 1: the one codec, used by the server, by `connect()` and by the
+ * dashboard in the browser (it needs nothing from Node: DataView, Uint8Array, TextEncoder). docs/protocol.md
+ * is the normative text. Every message, over TCP or as one WebSocket binary message, is a fixed 56-byte
+ * little-endian header followed by `payloadBytes` of payload:
  *
  * ```
  * off size field
@@ -19,7 +20,7 @@
  * 48   4   f2   video: stride     audio: rate
  * 52   4   f3   video: FourCC     audio: sample format code (1 s16le, 2 s32le, 3 f32le)
  * ```
- * Control messages (HELLO, STREAMS, GAP, STATS, ERROR) carry UTF-8 JSON payloads.
+ * Control messages (HELLO, STREAMS, GAP, STATS, ERROR) carry UTF-8 JSON payloads; PING has none.
  */
 import { IOError } from '@senseflow/core';
 
@@ -28,9 +29,9 @@ export const PROTOCOL_VERSION = 1;
 export const HEADER_BYTES = 56;
 
 export const MsgType = {
-  /** client → server, JSON: `{ token?, streams?, video?: 'jpeg' | 'raw', quality? }`. Must be first. */
+  /** client → server, JSON: `{ token?, streams?, video?: 'jpeg' | 'raw' }`. Must be first. */
   HELLO: 1,
-  /** server → client, JSON: `{ version, streams: [{ id, name, spec, nextSeq }], limits }`. */
+  /** server → client, JSON: `{ version, streams: [{ id, name, kind, encoding, firstSeq, spec }], limits }`. */
   STREAMS: 2,
   VIDEO: 3,
   AUDIO: 4,
@@ -74,6 +75,10 @@ export class ProtocolError extends IOError {
 }
 
 const empty = new Uint8Array(0);
+const utf8 = new TextEncoder();
+const fromUtf8 = new TextDecoder();
+/** Uninitialised memory where the platform has it (Node): the bytes are overwritten at once. */
+const alloc: (n: number) => Uint8Array = typeof Buffer !== 'undefined' ? (n) => Buffer.allocUnsafe(n) : (n) => new Uint8Array(n);
 
 /** Writes a header into `out` at `offset` (out must have 56 bytes there). */
 export function writeHeader(out: Uint8Array, h: Partial<Header> & { type: MsgTypeCode; payloadBytes: number }, offset = 0): void {
@@ -121,26 +126,31 @@ export function readHeader(buf: Uint8Array, maxPayload: number, offset = 0): Hea
   };
 }
 
-/** Builds one whole message (header + payload) in a fresh Buffer, reserving room for the payload. */
-export function allocMessage(h: Partial<Header> & { type: MsgTypeCode }, payloadBytes: number): Buffer {
-  const buf = Buffer.allocUnsafe(HEADER_BYTES + payloadBytes);
+/** Builds one whole message (header + payload) in a fresh buffer, reserving room for the payload. */
+export function allocMessage(h: Partial<Header> & { type: MsgTypeCode }, payloadBytes: number): Uint8Array {
+  const buf = alloc(HEADER_BYTES + payloadBytes);
   writeHeader(buf, { ...h, payloadBytes });
   return buf;
 }
 
-/** A control message with a JSON payload. */
-export function jsonMessage(type: MsgTypeCode, body: unknown, stream = 0): Buffer {
-  const json = Buffer.from(JSON.stringify(body, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)));
+/** A control message with a JSON payload (bigints are sent as decimal strings). */
+export function jsonMessage(type: MsgTypeCode, body: unknown, stream = 0): Uint8Array {
+  const json = utf8.encode(JSON.stringify(body, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)));
   const buf = allocMessage({ type, stream }, json.length);
-  json.copy(buf, HEADER_BYTES);
+  buf.set(json, HEADER_BYTES);
   return buf;
+}
+
+/** A message with no payload (PING). */
+export function emptyMessage(type: MsgTypeCode, stream = 0): Uint8Array {
+  return allocMessage({ type, stream }, 0);
 }
 
 /** Parses a JSON payload; anything that is not a JSON object is a protocol error. */
 export function parseJson(m: Message): Record<string, unknown> {
   let v: unknown;
   try {
-    v = JSON.parse(Buffer.from(m.payload.buffer, m.payload.byteOffset, m.payload.byteLength).toString('utf8'));
+    v = JSON.parse(fromUtf8.decode(m.payload));
   } catch {
     throw new ProtocolError('control message payload is not valid JSON');
   }
@@ -149,12 +159,17 @@ export function parseJson(m: Message): Record<string, unknown> {
 }
 
 /** Decodes one complete message (a WebSocket binary message): header, then exactly `payloadBytes` bytes. */
-export function decodeMessage(buf: Uint8Array, maxPayload: number): Message {
-  if (buf.byteLength < HEADER_BYTES) throw new ProtocolError(`message of ${buf.byteLength} bytes is shorter than the header`);
-  const h = readHeader(buf, maxPayload);
-  if (buf.byteLength !== HEADER_BYTES + h.payloadBytes)
-    throw new ProtocolError(`message is ${buf.byteLength} bytes but its header says ${HEADER_BYTES + h.payloadBytes}`);
-  return { ...h, payload: h.payloadBytes ? buf.subarray(HEADER_BYTES) : empty };
+export function decodeMessage(buf: Uint8Array | ArrayBuffer, maxPayload: number): Message {
+  const b = buf instanceof Uint8Array ? buf : new Uint8Array(buf);
+  if (b.byteLength < HEADER_BYTES) throw new ProtocolError(`message of ${b.byteLength} bytes is shorter than the header`);
+  const h = readHeader(b, maxPayload);
+  if (b.byteLength !== HEADER_BYTES + h.payloadBytes) throw new ProtocolError(`message is ${b.byteLength} bytes but its header says ${HEADER_BYTES + h.payloadBytes}`);
+  return { ...h, payload: h.payloadBytes ? b.subarray(HEADER_BYTES) : empty };
+}
+
+/** FourCC code of a four-letter string (video `f3`). */
+export function fourcc(s: string): number {
+  return (s.charCodeAt(0) | (s.charCodeAt(1) << 8) | (s.charCodeAt(2) << 16) | (s.charCodeAt(3) << 24)) >>> 0;
 }
 
 /**
@@ -162,7 +177,7 @@ export function decodeMessage(buf: Uint8Array, maxPayload: number): Message {
  * the chunk being pushed: the size is checked from the header before any payload is buffered.
  */
 export class FrameParser {
-  private chunks: Buffer[] = [];
+  private chunks: Uint8Array[] = [];
   private buffered = 0;
   private header: Header | null = null;
 
@@ -174,7 +189,7 @@ export class FrameParser {
   }
 
   /** Feeds bytes; returns the complete messages they finish. Throws {@link ProtocolError} on bad input. */
-  push(chunk: Buffer): Message[] {
+  push(chunk: Uint8Array): Message[] {
     const out: Message[] = [];
     if (chunk.length) {
       this.chunks.push(chunk);
@@ -194,20 +209,20 @@ export class FrameParser {
   }
 
   /** Removes `n` bytes from the front: a view when they lie in one chunk, else one copy. */
-  private take(n: number): Buffer {
+  private take(n: number): Uint8Array {
     const first = this.chunks[0];
-    let res: Buffer;
+    let res: Uint8Array;
     if (first.length >= n) {
       res = first.subarray(0, n);
       if (first.length === n) this.chunks.shift();
       else this.chunks[0] = first.subarray(n);
     } else {
-      res = Buffer.allocUnsafe(n);
+      res = alloc(n);
       let got = 0;
       while (got < n) {
         const c = this.chunks[0];
         const k = Math.min(n - got, c.length);
-        c.copy(res, got, 0, k);
+        res.set(k === c.length ? c : c.subarray(0, k), got);
         got += k;
         if (k === c.length) this.chunks.shift();
         else this.chunks[0] = c.subarray(k);

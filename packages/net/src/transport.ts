@@ -19,10 +19,13 @@ export interface Transport {
   readonly socket: Socket;
 }
 
+/** `host:port`, with an IPv6 host in brackets (`[::1]:5000`). */
+export const remoteOf = (s: Socket): string => (s.remoteAddress?.includes(':') ? `[${s.remoteAddress}]:${s.remotePort}` : `${s.remoteAddress}:${s.remotePort}`);
+
 export function tcpTransport(socket: Socket): Transport {
   return {
     kind: 'tcp',
-    remote: `${socket.remoteAddress}:${socket.remotePort}`,
+    remote: remoteOf(socket),
     socket,
     send(msg, done) {
       if (!Array.isArray(msg)) return void socket.write(msg, done && (() => done()));
@@ -38,7 +41,7 @@ export function tcpTransport(socket: Socket): Transport {
 export function wsTransport(ws: WebSocket, socket: Socket): Transport {
   return {
     kind: 'ws',
-    remote: `${socket.remoteAddress}:${socket.remotePort}`,
+    remote: remoteOf(socket),
     socket,
     send(msg, done) {
       if (!Array.isArray(msg)) return ws.send(msg, { binary: true }, done && (() => done()));

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Source } from '@senseflow/core';
 import { openTestPattern } from '@senseflow/source-video';
 import { openTone } from '@senseflow/source-audio';
-import { serve, type NetServer } from '@senseflow/sinks';
+import { serve, type NetServer } from '@senseflow/net';
 
 // Real headless Chromium (apt: chromium) driven by playwright-core. Loopback only: QUIC, background
 // networking, component updates and sync are off, and the profile is fresh.
@@ -52,7 +52,7 @@ describe.skipIf(missing)(`dashboard in headless Chromium${missing ? ` — skippe
       executablePath: CHROMIUM,
       headless: true,
       viewport: { width: 1280, height: 900 },
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--autoplay-policy=no-user-gesture-required'],
     });
     try {
       const page = await browser.newPage();
@@ -90,6 +90,15 @@ describe.skipIf(missing)(`dashboard in headless Chromium${missing ? ` — skippe
       const finite = (r: [number, number] | null) => !!r && Number.isFinite(r[0]) && Number.isFinite(r[1]);
       expect(finite(b.chartRanges.mem), JSON.stringify(b.chartRanges)).toBe(true);
       if (sources.length === 3) expect(finite(b.chartRanges.cpu), JSON.stringify(b.chartRanges)).toBe(true);
+      // The spectrogram is the browser's Web Audio analyser fed the received samples: its loudest bin follows the
+      // 0 → 8 kHz chirp (sampled over more than one sweep).
+      const peaks: number[] = [];
+      for (let i = 0; i < 12; i++) {
+        peaks.push(await page.evaluate(() => (globalThis as unknown as { senseflow: { peakHz: Record<string, number> } }).senseflow.peakHz.mic));
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      expect(Math.max(...peaks), JSON.stringify(peaks)).toBeLessThanOrEqual(8100);
+      expect(Math.max(...peaks) - Math.min(...peaks), JSON.stringify(peaks)).toBeGreaterThan(2000);
       const seqText = await page.getByTestId('video-meta-cam').textContent();
       expect(seqText).toMatch(/seq \d+/);
       const rows = await page.locator('#stats tbody tr').count();

@@ -1,32 +1,33 @@
 /**
- * One served stream: turns a Source's items into wire messages, once per item, shared by every client
- * (a message Buffer is immutable after it is built, so N clients cost N socket writes, not N copies).
- * Video keeps only the newest message per encoding (latest-wins); JPEG encoding runs one frame at a time
- * on libuv's pool and always picks up the newest frame when it finishes.
+ * One served stream, in the server's worker: reads the source's ring (core's RingConsumer: tear checks and
+ * loss accounting inside) and turns items into wire messages, once per item, shared by every client (a
+ * message is immutable after it is built, so N clients cost N socket writes, not N copies). Video keeps only
+ * the newest message per encoding (latest-wins); JPEG encoding runs one frame at a time on libuv's pool and
+ * always picks up the newest frame when it finishes. Audio and records are copied out of the ring into their
+ * message and the copy is verified; a torn or lapped item is a counted loss, reported to clients as a GAP.
  */
-import type { Subscription } from 'rxjs';
 import {
-  attachReader,
   formatCode,
   formatName,
   FrameRingReader,
+  RingConsumer,
   SampleFormatCode,
-  type AudioChunk,
+  SampleRingReader,
+  type FrameView,
   type Logger,
-  type RecordItem,
-  type Source,
-  type SourceItem,
-  type SourceStats,
+  type SampleArray,
+  type SampleChunkView,
   type StreamSpec,
-  type VideoFrame,
 } from '@senseflow/core';
 import { encodeJpeg, isJpegFormat, JPEG_INPUT_FORMATS, snapshotForJpeg } from './jpeg.js';
-import { allocMessage, HEADER_BYTES, MsgType, writeHeader } from './protocol.js';
+import { allocMessage, HEADER_BYTES, MsgType, writeHeader } from './codec.js';
 
 export interface BuiltMessage {
   seq: bigint;
+  /** The item's capture time (the server's CLOCK_MONOTONIC): what a client's maximum age is measured against. */
+  captureNs: bigint;
   /** The whole message, or [header, payload] when the payload is a view over the ring (zero-copy). */
-  msg: Buffer | [Buffer, Buffer];
+  msg: Uint8Array | [Uint8Array, Uint8Array];
   /** Audio: frames in the message; records/video: 1. What a client loses if this message is dropped. */
   units: number;
   /** Raw video only: what keeps the bytes valid (a ring lease or a pooled buffer) while writes use them. */
@@ -51,11 +52,22 @@ export interface FeedEvents {
   video(feed: StreamFeed, mode: 'raw' | 'jpeg', m: BuiltMessage | null): void;
   /** A new audio or records message, to be queued for every subscribed client. */
   continuous(feed: StreamFeed, m: BuiltMessage): void;
+  /** Audio/records units (frames / items) this feed lost before building messages (lapped or torn): a GAP for every client. */
+  lost(feed: StreamFeed, units: number): void;
 }
 
 const MJPG = formatCode('mjpeg');
 
-type FrameFields = Pick<VideoFrame, 'seq' | 'captureNs' | 'flags' | 'width' | 'height' | 'stride' | 'pixelFormat' | 'data'>;
+type FrameFields = Pick<FrameView, 'seq' | 'captureNs' | 'flags' | 'width' | 'height' | 'stride' | 'data'> & { pixelFormat: string };
+
+/** What the server's worker knows of a served source: its ring and spec (the Source stays on the main thread). */
+export interface FeedSource {
+  name: string;
+  /** The source's plugin name. */
+  definition: string;
+  ring: SharedArrayBuffer;
+  spec: StreamSpec;
+}
 
 export class StreamFeed {
   readonly spec: StreamSpec;
@@ -69,28 +81,66 @@ export class StreamFeed {
   private readonly spareLeases: FrameRingReader[] = [];
   private leased = 0;
   latestJpeg: BuiltMessage | null = null;
-  lastStats: SourceStats | null = null;
+  /** The source's stats$ as forwarded by the main thread (JSON-safe). */
+  lastStats: Record<string, unknown> | null = null;
   /** Frames the encoder skipped because it was still busy with an earlier one. */
   encoderSkipped = 0;
   encoded = 0;
   private encoding = false;
   private missed = false;
   private readonly reader: FrameRingReader | null;
-  private readonly subs: Subscription[] = [];
+  private readonly ring: SharedArrayBuffer;
+  private readonly abort = new AbortController();
+  /** Loss already passed on to clients (the consumer's `overwritten` count). */
+  private reportedLoss = 0;
+  readonly done: Promise<void>;
 
   constructor(
     readonly id: number,
     readonly name: string,
-    readonly source: Source,
+    src: FeedSource,
     private readonly events: FeedEvents,
     private readonly quality: number,
     private readonly log: Logger,
   ) {
-    this.spec = source.spec;
-    // Our own reader: never disturb the view the user's `source.latest()` handed out.
-    this.reader = this.spec.kind === 'video' ? (attachReader(source.ring) as FrameRingReader) : null;
-    this.subs.push(source.frames$.subscribe({ next: (item) => this.onItem(item), error: (e: unknown) => this.log.warn({ err: e, stream: name }, 'stream ended with an error') }));
-    this.subs.push(source.stats$.subscribe((s) => (this.lastStats = s)));
+    this.spec = src.spec;
+    this.ring = src.ring;
+    // Our own reader for video leases: never disturbs anyone else's view of the ring.
+    this.reader = this.spec.kind === 'video' ? new FrameRingReader(this.ring) : null;
+    this.done = this.run().catch((e: unknown) => this.log.error({ err: e, stream: name }, 'feed stopped'));
+  }
+
+  /** The newest item's seq in the ring (video/records: items; audio: chunks), or -1 before the first. */
+  newestSeq(): bigint {
+    this.seqReader ??= this.spec.kind === 'audio' ? new SampleRingReader(this.ring) : new FrameRingReader(this.ring);
+    return (this.seqReader instanceof SampleRingReader ? this.seqReader.chunksWritten() : this.seqReader.head()) - 1n;
+  }
+  private seqReader: FrameRingReader | SampleRingReader | null = null;
+
+  /** Reads the ring until it closes or the feed is closed: the only place this feed consumes items. */
+  private async run(): Promise<void> {
+    const c = new RingConsumer(this.ring, { signal: this.abort.signal });
+    try {
+      while (await c.wait()) {
+        if (this.spec.kind === 'video') {
+          // Latest-wins: only the newest of a batch matters (it stays leased until the next take/release).
+          let last: FrameView | null = null;
+          for (let it = c.take() as FrameView | null; it; it = c.take() as FrameView | null) last = it;
+          if (last) this.onVideo(last);
+          c.release();
+          continue;
+        }
+        for (let it = c.take(); it; it = c.take()) {
+          const m = this.spec.kind === 'audio' ? this.audioMessage(c, it as SampleChunkView) : this.recordsMessage(c, it as FrameView);
+          if (m) this.events.continuous(this, m);
+        }
+        const lost = c.drops().overwritten;
+        if (lost > this.reportedLoss) this.events.lost(this, lost - this.reportedLoss);
+        this.reportedLoss = lost;
+      }
+    } finally {
+      c.close();
+    }
   }
 
   /** Whether this stream can be sent as JPEG (MJPEG as is, or a pixel format the encoder reads). */
@@ -121,7 +171,7 @@ export class StreamFeed {
   }
 
   private leasedMessage(): BuiltMessage | null {
-    const r = this.spareLeases.pop() ?? new FrameRingReader(this.source.ring);
+    const r = this.spareLeases.pop() ?? new FrameRingReader(this.ring);
     const f = r.latest();
     if (!f) {
       this.spareLeases.push(r);
@@ -136,7 +186,7 @@ export class StreamFeed {
       this.leased--;
       this.spareLeases.push(r);
     };
-    return { seq: f.seq, msg: [header, payload], units: 1, hold: { writes: 0, retired: false, free } };
+    return { seq: f.seq, captureNs: f.captureNs, msg: [header, payload], units: 1, hold: { writes: 0, retired: false, free } };
   }
 
   private copiedMessage(): BuiltMessage | null {
@@ -149,28 +199,18 @@ export class StreamFeed {
     }
   }
 
-  close(): void {
-    for (const s of this.subs) s.unsubscribe();
+  close(): Promise<void> {
+    this.abort.abort();
     if (this.latestRaw) this.retire(this.latestRaw);
     this.reader?.release();
+    return this.done;
   }
 
-  private onItem(item: SourceItem): void {
-    switch (item.kind) {
-      case 'video':
-        return this.onVideo(item);
-      case 'audio':
-        return this.events.continuous(this, this.audioMessage(item));
-      case 'records':
-        return this.events.continuous(this, this.recordsMessage(item));
-    }
-  }
-
-  private onVideo(f: VideoFrame): void {
+  private onVideo(f: FrameView): void {
     // Raw: only announce. Clients that can send now pull `currentRaw()`, which copies the newest frame out
     // of the ring once per seq; when every client is backed up, nothing is copied at all.
     if (this.rawClients > 0) this.events.video(this, 'raw', null);
-    if (this.jpegClients > 0 && !this.passthrough) this.maybeEncode(f);
+    if (this.jpegClients > 0 && !this.passthrough) this.maybeEncode({ ...f, pixelFormat: formatName(f.format) });
   }
 
   private maybeEncode(f: FrameFields): void {
@@ -195,7 +235,7 @@ export class StreamFeed {
         const m = allocMessage({ type: MsgType.VIDEO, stream: this.id, seq, captureNs, flags, f0: width, f1: height, f2: 0, f3: MJPG }, jpeg.length);
         jpeg.copy(m, HEADER_BYTES);
         this.encoded++;
-        this.latestJpeg = { seq, msg: m, units: 1 };
+        this.latestJpeg = { seq, captureNs, msg: m, units: 1 };
         this.events.video(this, 'jpeg', this.latestJpeg);
       })
       .catch((e: unknown) => this.log.warn({ err: e, stream: this.name }, 'JPEG encoding failed'))
@@ -225,7 +265,7 @@ export class StreamFeed {
     writeHeader(msg, { type: MsgType.VIDEO, stream: this.id, seq, captureNs, flags, f0: width, f1: height, f2: stride, f3: format, payloadBytes: data.byteLength });
     msg.set(data, HEADER_BYTES);
     const b = buf;
-    return { seq, msg, units: 1, hold: { writes: 0, retired: false, free: () => this.pool.length < POOL_MAX && this.pool.push(b) } };
+    return { seq, captureNs, msg, units: 1, hold: { writes: 0, retired: false, free: () => this.pool.length < POOL_MAX && this.pool.push(b) } };
   }
 
   /** A client is about to write `m`: returns the callback to run when that write is done (or failed). */
@@ -250,20 +290,25 @@ export class StreamFeed {
     if (h.writes === 0) h.free();
   }
 
-  private audioMessage(c: AudioChunk): BuiltMessage {
-    const bytes = new Uint8Array(c.data.buffer, c.data.byteOffset, c.data.byteLength);
-    const msg = allocMessage(
-      { type: MsgType.AUDIO, stream: this.id, seq: c.seq, captureNs: c.captureNs, flags: c.flags, aux: c.startFrame, f0: c.frames, f1: c.channels, f2: c.rate, f3: SampleFormatCode[c.format] },
-      bytes.byteLength,
-    );
-    msg.set(bytes, HEADER_BYTES);
-    return { seq: c.seq, msg, units: c.frames };
+  /** The chunk copied into its message and verified after copying; null when the writer tore it (counted by the consumer). */
+  private audioMessage(c: RingConsumer, v: SampleChunkView): BuiltMessage | null {
+    const spec = this.spec as Extract<StreamSpec, { kind: 'audio' }>;
+    const bytes = v.data.byteLength;
+    // A fresh ArrayBuffer per message: the payload view (offset 56) is aligned for any sample type.
+    const msg = new Uint8Array(HEADER_BYTES + bytes);
+    writeHeader(msg, {
+      type: MsgType.AUDIO, stream: this.id, seq: v.seq, captureNs: v.captureNs, flags: v.flags, aux: v.startFrame,
+      f0: v.frames, f1: spec.channels, f2: spec.rate, f3: SampleFormatCode[spec.format], payloadBytes: bytes,
+    });
+    const Ctor = v.data.constructor as { new (b: ArrayBuffer, o: number, n: number): SampleArray };
+    if (!c.copy(v, new Ctor(msg.buffer as ArrayBuffer, HEADER_BYTES, v.data.length))) return null;
+    return { seq: v.seq, captureNs: v.captureNs, msg, units: v.frames };
   }
 
-  private recordsMessage(r: RecordItem): BuiltMessage {
-    const bytes = new Uint8Array(r.values.buffer, r.values.byteOffset, r.values.byteLength);
-    const msg = allocMessage({ type: MsgType.RECORDS, stream: this.id, seq: r.seq, captureNs: r.captureNs, flags: r.flags, f0: r.values.length }, bytes.byteLength);
-    msg.set(bytes, HEADER_BYTES);
-    return { seq: r.seq, msg, units: 1 };
+  private recordsMessage(c: RingConsumer, v: FrameView): BuiltMessage | null {
+    const msg = new Uint8Array(HEADER_BYTES + v.byteLength);
+    writeHeader(msg, { type: MsgType.RECORDS, stream: this.id, seq: v.seq, captureNs: v.captureNs, flags: v.flags, f0: v.byteLength / 8, payloadBytes: v.byteLength });
+    if (!c.copy(v, msg.subarray(HEADER_BYTES))) return null;
+    return { seq: v.seq, captureNs: v.captureNs, msg, units: 1 };
   }
 }

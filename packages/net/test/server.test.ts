@@ -4,8 +4,8 @@ import jpeg from 'jpeg-js';
 import { InvalidOptionError, type AudioSource, type VideoSource } from '@senseflow/core';
 import { openTestPattern } from '@senseflow/source-video';
 import { openTone } from '@senseflow/source-audio';
-import { decodeMessage, jsonMessage, MsgType, NET_HEADER_BYTES, serve, writeHeader, type NetServer } from '@senseflow/sinks';
-import { decodePattern, makeBarsRow, patternGeometry, renderPattern, sleep, tcpClient, until } from './net-helpers.js';
+import { decodeMessage, jsonMessage, MsgType, NET_HEADER_BYTES, serve, writeHeader, type NetServer } from '@senseflow/net';
+import { decodePattern, makeBarsRow, patternGeometry, renderPattern, sleep, tcpClient, until } from './helpers.js';
 
 const W = 320;
 const H = 240;
@@ -109,7 +109,7 @@ describe('network sink (loopback)', () => {
     let maxQueued = 0;
     for (let i = 0; i < 40; i++) {
       await sleep(50);
-      maxQueued = Math.max(maxQueued, server.queuedBytes());
+      maxQueued = Math.max(maxQueued, await server.queuedBytes());
     }
     const during = fast.messages.filter((m) => m.type === MsgType.VIDEO);
     expect(during.length - before).toBeGreaterThanOrEqual(20); // 2 s at 30 fps: the fast client was not held up
@@ -123,8 +123,9 @@ describe('network sink (loopback)', () => {
     expect(body.lost).toBeGreaterThan(0);
     // Video is latest-wins: after the stall it gets the newest frame, and the skipped ones are counted.
     const port = String(slow.socket.localPort);
-    const slowCam = () => (server.clientStats().find((s) => String(s.remote).endsWith(`:${port}`))!.streams as Record<string, { dropped: number }>).cam;
-    await until(() => slowCam().dropped > 0, 10_000, 'counted video drops for the slow client');
+    const slowCam = async () => ((await server.clientStats()).find((s) => String(s.remote).endsWith(`:${port}`))!.streams as Record<string, { dropped: number }>).cam;
+    for (let i = 0; i < 200 && !((await slowCam()).dropped > 0); i++) await sleep(50);
+    expect((await slowCam()).dropped).toBeGreaterThan(0); // counted video drops for the slow client
     const vids = slow.messages.filter((m) => m.type === MsgType.VIDEO);
     expect(vids.length).toBeLessThan(during.length);
     slow.socket.destroy();
@@ -168,7 +169,7 @@ describe('network sink (loopback)', () => {
       // The good client was not disturbed.
       const n = good.messages.filter((m) => m.type === MsgType.VIDEO).length;
       await until(() => good.messages.filter((m) => m.type === MsgType.VIDEO).length > n + 5, 10_000, 'more frames for the good client');
-      expect(guarded.rejected).toMatchObject({ unauthorized: 2, protocol: 3 });
+      expect(await guarded.rejected()).toMatchObject({ unauthorized: 2, protocol: 3 });
       good.socket.destroy();
     } finally {
       await guarded.close();
@@ -186,7 +187,7 @@ describe('network sink (loopback)', () => {
       // `first` never sends PING: closed as idle, with a reason.
       await first.closed;
       expect(first.json(MsgType.ERROR).at(-1)).toMatchObject({ code: 'idle' });
-      expect(small.rejected).toMatchObject({ 'too-many-clients': 1, idle: 1 });
+      expect(await small.rejected()).toMatchObject({ 'too-many-clients': 1, idle: 1 });
     } finally {
       await small.close();
     }
@@ -196,7 +197,7 @@ describe('network sink (loopback)', () => {
     const silent = await tcpClient(server.address.port, null);
     silent.socket.write(Buffer.from('SFN1'));
     await silent.closed;
-    expect(server.rejected['hello-timeout']).toBeGreaterThanOrEqual(1);
+    expect((await server.rejected())['hello-timeout']).toBeGreaterThanOrEqual(1);
   });
 
   it('serves the dashboard page over HTTP on the same port', async () => {

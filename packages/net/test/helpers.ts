@@ -1,6 +1,6 @@
 /** Test helpers for the network sink: a raw TCP protocol client that records what it receives. */
 import { connect as tcpConnect, type Socket } from 'node:net';
-import { FrameParser, jsonMessage, MsgType, type Message } from '@senseflow/sinks';
+import { FrameParser, jsonMessage, MsgType, type Message } from '@senseflow/net';
 
 export { decodePattern, makeBarsRow, patternGeometry, renderPattern } from '../../source-video/src/test-pattern/pattern.js';
 

@@ -1,5 +1,5 @@
 /**
- * Serves the dashboard's built files (packages/sinks/dist/web) read-only: GET/HEAD only, no directory
+ * Serves the dashboard's built files (packages/net/dist/web) read-only: GET/HEAD only, no directory
  * listing, no path outside the root. The dashboard is bundled at build time, so it works offline.
  */
 import { createReadStream, statSync } from 'node:fs';
@@ -23,7 +23,7 @@ export function serveStatic(root: string | null, req: IncomingMessage, res: Serv
     res.end(text);
   };
   if (req.method !== 'GET' && req.method !== 'HEAD') return send(405, 'method not allowed\n');
-  if (!root) return send(404, 'the dashboard is not built (run `pnpm --filter @senseflow/sinks build`)\n');
+  if (!root) return send(404, 'the dashboard is not built (run `pnpm --filter @senseflow/net build`)\n');
   let path: string;
   try {
     path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);

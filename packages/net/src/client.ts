@@ -3,35 +3,48 @@
  * simply gets less. Video is latest-wins (one pending "send the newest" flag per stream, skipped frames
  * counted); audio and records are continuous (a byte-bounded queue; overflow drops the oldest and the
  * client is told its gap with a GAP message before the next item).
+ *
+ * Freshness: a client's first video frame is never older than the `firstSeq` announced to it; nothing
+ * older than `maxAgeMs` (by capture time) is handed to its socket — older queued items are dropped and
+ * reported as a GAP — and nothing more is written while the oldest byte waiting in its socket buffer has
+ * waited half of maxAge, so a slow reader's backlog stays that deep in time instead of megabytes deep.
  */
-import type { Logger } from '@senseflow/core';
+import { monotonicNs, type Logger } from '@senseflow/core';
 import { messageBytes, type BuiltMessage, type StreamFeed } from './feed.js';
-import { jsonMessage, MsgType } from './protocol.js';
+import { jsonMessage, MsgType } from './codec.js';
 import type { Transport } from './transport.js';
 
 export type VideoMode = 'raw' | 'jpeg';
+
+/** Why a client lost items (the GAP message's `cause`). */
+export type GapCause = 'slow-client' | 'too-old' | 'server';
 
 interface StreamState {
   feed: StreamFeed;
   /** Video only: how this client gets frames. */
   mode: VideoMode | null;
   lastSent: bigint;
+  /** Video: the first frame sent must have at least this seq (the announced firstSeq). */
+  floor: bigint;
   /** Video: a newer frame exists than the one sent (sent when the socket drains). */
   pending: boolean;
   queue: BuiltMessage[];
   queueBytes: number;
-  /** Units (audio frames / records) dropped and not yet reported with a GAP message. */
+  /** Units (audio frames / records) dropped and not yet reported with a GAP message, and why (the first cause). */
   unreported: number;
+  cause: GapCause;
   /** Total loss on this connection (video frames skipped, audio frames, records). */
   dropped: number;
   sent: number;
 }
 
 export interface ClientLimits {
-  /** Stop writing to a socket while this many bytes are queued on it. */
+  /** Stop writing to a socket while this many bytes are queued on it (the ceiling; see maxAgeMs). */
   highWaterBytes: number;
   /** Bound on each continuous (audio/records) stream's queue. */
   queueBytes: number;
+  /** Oldest item (capture time) handed to the socket; also sizes the socket backlog by the drain rate. */
+  maxAgeMs: number;
 }
 
 export class NetClient {
@@ -40,7 +53,10 @@ export class NetClient {
   lastRecvAt = Date.now();
   lastProgressAt = Date.now();
   sentBytes = 0;
+  /** Messages in the socket buffer: cumulative byte position where each ends, and when it was written. */
+  private readonly inBuffer: { end: number; at: number }[] = [];
   private readonly streams = new Map<number, StreamState>();
+  private readonly maxAgeNs: bigint;
 
   constructor(
     readonly id: number,
@@ -48,14 +64,15 @@ export class NetClient {
     private readonly limits: ClientLimits,
     readonly log: Logger,
   ) {
+    this.maxAgeNs = BigInt(Math.round(limits.maxAgeMs * 1e6));
     transport.socket.on('drain', () => {
       this.lastProgressAt = Date.now();
       this.flush();
     });
   }
 
-  /** Starts streaming `feeds` to this client. */
-  subscribe(feeds: StreamFeed[], video: VideoMode): void {
+  /** Starts streaming `feeds` to this client; `firstSeq` is what its STREAMS announced per stream id. */
+  subscribe(feeds: StreamFeed[], video: VideoMode, firstSeq: Map<number, bigint>): void {
     for (const feed of feeds) {
       let mode: VideoMode | null = null;
       if (feed.spec.kind === 'video') {
@@ -64,7 +81,8 @@ export class NetClient {
         if (mode === 'jpeg') feed.jpegClients++;
         else feed.rawClients++;
       }
-      this.streams.set(feed.id, { feed, mode, lastSent: -1n, pending: true, queue: [], queueBytes: 0, unreported: 0, dropped: 0, sent: 0 });
+      const floor = firstSeq.get(feed.id) ?? 0n;
+      this.streams.set(feed.id, { feed, mode, lastSent: -1n, floor, pending: true, queue: [], queueBytes: 0, unreported: 0, cause: 'slow-client', dropped: 0, sent: 0 });
     }
     this.state = 'streaming';
     this.flush();
@@ -94,23 +112,29 @@ export class NetClient {
     }
     s.queue.push(m);
     s.queueBytes += messageBytes(m);
-    while (s.queueBytes > this.limits.queueBytes && s.queue.length > 1) {
-      const old = s.queue.shift()!;
-      s.queueBytes -= messageBytes(old);
-      s.unreported += old.units;
-      s.dropped += old.units;
-    }
+    while (s.queueBytes > this.limits.queueBytes && s.queue.length > 1) this.dropOldest(s, 'slow-client');
+    this.flush();
+  }
+
+  /** The feed lost `units` before building messages (lapped or torn in the ring): the client is told with a GAP. */
+  offerLoss(feed: StreamFeed, units: number): void {
+    const s = this.streams.get(feed.id);
+    if (!s) return;
+    this.lose(s, units, 'server');
     this.flush();
   }
 
   /** Sends what the socket can take now: continuous streams first (small, ordered), then the newest video. */
   flush(): void {
     if (this.state !== 'streaming') return;
+    const oldest = monotonicNs() - this.maxAgeNs;
     for (const s of this.streams.values()) {
+      // Items older than the client's maximum age are dropped (and reported), never sent late.
+      while (s.queue.length > 0 && s.queue[0].captureNs < oldest && s.feed.spec.kind === 'audio') this.dropOldest(s, 'too-old');
       while (this.ready() && (s.queue.length > 0 || s.unreported > 0)) {
         if (s.unreported > 0) {
           const unit = s.feed.spec.kind === 'audio' ? 'frames' : 'items';
-          this.write(jsonMessage(MsgType.GAP, { stream: s.feed.id, lost: s.unreported, unit, cause: 'slow-client' }, s.feed.id));
+          this.write(jsonMessage(MsgType.GAP, { stream: s.feed.id, lost: s.unreported, unit, cause: s.cause, nextSeq: String(s.queue[0]?.seq ?? s.lastSent + 1n) }, s.feed.id));
           s.unreported = 0;
           continue;
         }
@@ -128,6 +152,13 @@ export class NetClient {
     }
   }
 
+  /** How long the oldest byte still in this client's socket buffer has waited (ms); 0 when it is empty. */
+  backlogAgeMs(): number {
+    const out = this.sentBytes - this.transport.buffered();
+    while (this.inBuffer.length > 0 && this.inBuffer[0].end <= out) this.inBuffer.shift();
+    return this.inBuffer.length === 0 ? 0 : performance.now() - this.inBuffer[0].at;
+  }
+
   /** Queued bytes this client holds in memory (socket buffer + continuous queues). */
   queuedBytes(): number {
     let n = this.transport.buffered();
@@ -138,7 +169,15 @@ export class NetClient {
   stats(): Record<string, unknown> {
     const streams: Record<string, unknown> = {};
     for (const s of this.streams.values()) streams[s.feed.name] = { sent: s.sent, dropped: s.dropped, queuedBytes: s.queueBytes, mode: s.mode };
-    return { id: this.id, transport: this.transport.kind, remote: this.transport.remote, sentBytes: this.sentBytes, bufferedBytes: this.transport.buffered(), streams };
+    return {
+      id: this.id,
+      transport: this.transport.kind,
+      remote: this.transport.remote,
+      sentBytes: this.sentBytes,
+      bufferedBytes: this.transport.buffered(),
+      backlogAgeMs: Math.round(this.backlogAgeMs()),
+      streams,
+    };
   }
 
   /** Stops streaming and releases this client's claims on the feeds. Idempotent. */
@@ -155,15 +194,34 @@ export class NetClient {
   write(msg: Uint8Array | Uint8Array[], done?: () => void): void {
     this.sentBytes += Array.isArray(msg) ? msg.reduce((n, p) => n + p.byteLength, 0) : msg.byteLength;
     this.transport.send(msg, done);
+    if (this.transport.buffered() > 0) this.inBuffer.push({ end: this.sentBytes, at: performance.now() });
   }
 
   private ready(): boolean {
-    return this.transport.buffered() < this.limits.highWaterBytes;
+    const buffered = this.transport.buffered();
+    return buffered === 0 || (buffered < this.limits.highWaterBytes && this.backlogAgeMs() < this.limits.maxAgeMs / 2);
+  }
+
+  private dropOldest(s: StreamState, cause: GapCause): void {
+    const old = s.queue.shift()!;
+    s.queueBytes -= messageBytes(old);
+    this.lose(s, old.units, cause);
+  }
+
+  private lose(s: StreamState, units: number, cause: GapCause): void {
+    if (s.unreported === 0) s.cause = cause;
+    s.unreported += units;
+    s.dropped += units;
   }
 
   private sendVideo(s: StreamState, m: BuiltMessage): void {
     s.pending = false;
-    if (m.seq <= s.lastSent) return;
+    // Never older than announced (a JPEG encoded for an earlier client), never sent twice, never too old.
+    if (m.seq < s.floor || m.seq <= s.lastSent) return;
+    if (m.captureNs < monotonicNs() - this.maxAgeNs) {
+      s.pending = true; // wait for a fresh one
+      return;
+    }
     if (s.lastSent >= 0n && m.seq > s.lastSent + 1n) s.dropped += Number(m.seq - s.lastSent - 1n);
     s.lastSent = m.seq;
     s.sent++;

@@ -1,63 +1,53 @@
 /**
- * The network sink: one port, two transports. A connection whose first bytes are the protocol magic
- * ("SFN1") speaks raw TCP framing; anything else is HTTP — the dashboard's static files and the WebSocket
- * endpoint `/ws`, which carries the same messages, one per binary frame. See docs/protocol.md.
+ * The network server itself, running in its own worker (see server.ts for the main-thread handle): one
+ * port, two transports. A connection whose first bytes are the protocol magic ("SFN1") speaks raw TCP
+ * framing; anything else is HTTP — the dashboard's static files and the WebSocket endpoint `/ws`, which
+ * carries the same messages, one per binary frame. See docs/protocol.md.
  *
  * Safe by default: binds 127.0.0.1; any other address needs a token; client messages, clients, hello time
  * and idle time are limited; a malformed message closes that connection (with a logged reason) only.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import { createServer as createNetServer, type AddressInfo, type Server as TcpServer, type Socket } from 'node:net';
-import { fileURLToPath } from 'node:url';
 import { WebSocketServer } from 'ws';
-import { I64, InvalidOptionError, IOError, monotonicNs, resolveLogger, type Logger, type LogLevel, type Source } from '@senseflow/core';
+import { IOError, monotonicNs, resolveLogger, type Logger, type LogLevel } from '@senseflow/core';
 import { NetClient, type VideoMode } from './client.js';
-import { StreamFeed, type BuiltMessage } from './feed.js';
-import { decodeMessage, FrameParser, HEADER_BYTES, jsonMessage, MAGIC, MsgType, parseJson, PROTOCOL_VERSION, ProtocolError, type Message } from './protocol.js';
+import { StreamFeed, type BuiltMessage, type FeedSource } from './feed.js';
+import { decodeMessage, FrameParser, HEADER_BYTES, jsonMessage, MAGIC, MsgType, parseJson, PROTOCOL_VERSION, ProtocolError, type Message } from './codec.js';
 import { serveStatic } from './static-files.js';
-import { tcpTransport, wsTransport, type Transport } from './transport.js';
+import { Admission } from './admission.js';
+import { remoteOf, tcpTransport, wsTransport, type Transport } from './transport.js';
 
-export interface ServeOptions {
-  /** The streams to serve, by name (`{ cam, mic, stats }`) or as a list (named after each source's plugin). */
-  sources: Record<string, Source> | Source[];
-  /** TCP port (default 8080; 0 picks a free one). */
-  port?: number;
-  /** Address to bind (default `127.0.0.1`). Anything but loopback requires `token`. */
-  host?: string;
-  /** Shared secret every client must send in its HELLO. Required off loopback. */
-  token?: string;
-  /** Most protocol clients at once (default 16). */
-  maxClients?: number;
-  /** Largest message a client may send, payload bytes (default 64 KiB). */
-  maxMessageBytes?: number;
-  /** A client must send HELLO within this time (default 5000 ms). */
-  helloTimeoutMs?: number;
-  /** A client that sends nothing (not even PING) for this long is closed (default 60 000 ms). */
-  idleTimeoutMs?: number;
-  /** Per client: stop writing while this many bytes wait in its socket (default 8 MiB). */
-  highWaterBytes?: number;
-  /** Per client and continuous stream (audio/records): queue bound in bytes (default 1 MiB). */
-  queueBytes?: number;
-  /** JPEG quality for encoded video (default 80). */
-  jpegQuality?: number;
-  /** STATS message interval (default 1000 ms). */
-  statsIntervalMs?: number;
-  /** Serve the dashboard (default true): its built directory, or false. */
-  dashboard?: boolean | string;
-  logger?: Logger;
-  logLevel?: LogLevel;
+/** The server's settings, resolved and validated on the main thread (server.ts), as the worker gets them. */
+export interface CoreOptions {
+  streams: FeedSource[];
+  port: number;
+  host: string;
+  token: string | null;
+  maxClients: number;
+  maxMessageBytes: number;
+  helloTimeoutMs: number;
+  idleTimeoutMs: number;
+  highWaterBytes: number;
+  queueBytes: number;
+  jpegQuality: number;
+  statsIntervalMs: number;
+  /** Per client: the oldest video or audio it is sent, by capture time (ms). */
+  maxAgeMs: number;
+  /** Connections that have not completed HELLO (or an HTTP request): in total, per address, and their deadline. */
+  maxPending: number;
+  maxPendingPerAddress: number;
+  /** Every connection of one remote address (pending, clients, page loads). */
+  maxConnectionsPerAddress: number;
+  /** The dashboard's built directory, or null. */
+  webRoot: string | null;
+  logLevel: LogLevel;
 }
 
-const LOOPBACK = (h: string) => h === 'localhost' || h === '::1' || /^127\./.test(h);
 const digest = (s: string) => createHash('sha256').update(s).digest();
-const DEFAULT_WEB = fileURLToPath(new URL('./web/', import.meta.url));
 
-/**
- * A running network sink. Get one from {@link serve}.
- */
-export class NetServer implements AsyncDisposable {
+export class ServerCore {
   readonly feeds: StreamFeed[] = [];
   private readonly clients = new Set<NetClient>();
   private readonly sockets = new Set<Socket>();
@@ -68,40 +58,26 @@ export class NetServer implements AsyncDisposable {
   private readonly statsTimer: NodeJS.Timeout;
   private readonly tokenDigest: Buffer | null;
   private readonly log: Logger;
-  private readonly o: Required<Omit<ServeOptions, 'sources' | 'token' | 'dashboard' | 'logger' | 'logLevel'>>;
   private readonly webRoot: string | null;
+  private readonly admission: Admission;
   private nextClientId = 1;
   private closed = false;
+  /** This server's life: sent in STREAMS so a client that reconnects can tell a restarted server (seqs from 0). */
+  readonly session = randomUUID();
   /** Connections closed for a protocol violation, by reason (diagnostics and tests). */
   readonly rejected: Record<string, number> = {};
 
-  private constructor(opts: ServeOptions) {
-    const host = opts.host ?? '127.0.0.1';
-    if (!LOOPBACK(host) && !opts.token)
-      throw new InvalidOptionError('token', `a non-empty token: serving on ${host} (not loopback) requires one`, opts.token);
-    if (opts.token !== undefined && (typeof opts.token !== 'string' || opts.token.length === 0))
-      throw new InvalidOptionError('token', 'a non-empty string', opts.token);
-    this.o = {
-      port: opts.port ?? 8080,
-      host,
-      maxClients: opts.maxClients ?? 16,
-      maxMessageBytes: opts.maxMessageBytes ?? 64 * 1024,
-      helloTimeoutMs: opts.helloTimeoutMs ?? 5000,
-      idleTimeoutMs: opts.idleTimeoutMs ?? 60_000,
-      highWaterBytes: opts.highWaterBytes ?? 8 * 1024 * 1024,
-      queueBytes: opts.queueBytes ?? 1024 * 1024,
-      jpegQuality: opts.jpegQuality ?? 80,
-      statsIntervalMs: opts.statsIntervalMs ?? 1000,
-    };
-    this.tokenDigest = opts.token ? digest(opts.token) : null;
-    this.log = resolveLogger(opts, { component: 'net' });
-    const dash = opts.dashboard ?? true;
-    const root = typeof dash === 'string' ? dash : dash ? DEFAULT_WEB : null;
-    this.webRoot = root && existsSync(root) ? root : null;
-
-    const entries = Array.isArray(opts.sources) ? opts.sources.map((s, i) => [`${s.name}${i}`, s] as const) : Object.entries(opts.sources);
-    if (entries.length === 0) throw new InvalidOptionError('sources', 'at least one source to serve', entries.length);
-    if (entries.length > 65535) throw new InvalidOptionError('sources', 'at most 65535 sources', entries.length);
+  constructor(private readonly o: CoreOptions) {
+    this.tokenDigest = o.token ? digest(o.token) : null;
+    this.log = resolveLogger({ logLevel: o.logLevel }, { component: 'net', thread: 'server-worker' });
+    this.webRoot = o.webRoot;
+    this.admission = new Admission(
+      { maxPending: o.maxPending, maxPendingPerAddress: o.maxPendingPerAddress, maxPerAddress: o.maxConnectionsPerAddress, pendingTimeoutMs: o.helloTimeoutMs },
+      (reason) => {
+        this.count(reason);
+        this.log.debug({ reason }, 'connection refused before HELLO');
+      },
+    );
     const events = {
       video: (f: StreamFeed, mode: VideoMode, m: BuiltMessage | null) => {
         for (const c of this.clients) c.offerVideo(f, mode, m);
@@ -109,19 +85,37 @@ export class NetServer implements AsyncDisposable {
       continuous: (f: StreamFeed, m: BuiltMessage) => {
         for (const c of this.clients) c.offerContinuous(f, m);
       },
+      lost: (f: StreamFeed, units: number) => {
+        for (const c of this.clients) c.offerLoss(f, units);
+      },
     };
-    entries.forEach(([name, src], i) => this.feeds.push(new StreamFeed(i + 1, name, src, events, this.o.jpegQuality, this.log)));
+    o.streams.forEach((src, i) => this.feeds.push(new StreamFeed(i + 1, src.name, src, events, o.jpegQuality, this.log)));
 
+    // ws enforces the size from each frame's header (before buffering it); the limit is one protocol message.
     this.wss = new WebSocketServer({ noServer: true, maxPayload: HEADER_BYTES + this.o.maxMessageBytes, perMessageDeflate: false });
-    this.http = createHttpServer({ requestTimeout: 30_000, headersTimeout: 10_000, keepAliveTimeout: 5_000 }, (req, res) => serveStatic(this.webRoot, req, res));
-    this.http.on('upgrade', (req, socket, head) => {
+    // This HTTP server never listens (sockets are handed to it after sniffing), so Node's own header and
+    // request timeouts never run: the pending deadline (admission) and REQUEST_TIMEOUT_MS below do that job.
+    this.http = createHttpServer({ keepAlive: false }, (req, res) => {
+      this.admission.settle(req.socket as Socket);
+      const t = setTimeout(() => req.socket.destroy(), REQUEST_TIMEOUT_MS);
+      res.once('close', () => clearTimeout(t));
+      res.shouldKeepAlive = false; // one request per connection: a kept-alive socket would be pending again, unbounded
+      serveStatic(this.webRoot, req, res);
+    });
+    this.http.on('upgrade', (req, socket: Socket, head) => {
       const path = new URL(req.url ?? '/', 'http://x').pathname;
-      if (path !== '/ws' || this.clients.size >= this.o.maxClients) {
-        socket.end(`HTTP/1.1 ${path !== '/ws' ? '404 Not Found' : '503 Service Unavailable'}\r\nconnection: close\r\n\r\n`);
-        return;
+      if (path !== '/ws') return void socket.end('HTTP/1.1 404 Not Found\r\nconnection: close\r\n\r\n');
+      // RFC 6455 is version 13; older drafts (ws also speaks 8) are refused.
+      if (req.headers['sec-websocket-version'] !== '13') {
+        this.count('ws-version');
+        return void socket.end('HTTP/1.1 426 Upgrade Required\r\nsec-websocket-version: 13\r\nconnection: close\r\n\r\n');
       }
-      this.wss.handleUpgrade(req, socket as Socket, head, (ws) => {
-        const client = this.addClient(wsTransport(ws, socket as Socket));
+      this.wss.handleUpgrade(req, socket, head, (ws) => {
+        const client = this.addClient(wsTransport(ws, socket));
+        // An oversize message: say why with a protocol ERROR before ws closes with 1009 (its listener runs after ours).
+        (ws as unknown as { _receiver: NodeJS.EventEmitter })._receiver.prependListener('error', (e: Error & { code?: string }) => {
+          if (e.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') this.reject(client, new ProtocolError(`message exceeds the limit of ${this.o.maxMessageBytes} payload bytes`, { code: 'too-large' }));
+        });
         ws.on('message', (data, isBinary) => {
           client.lastRecvAt = Date.now();
           try {
@@ -137,25 +131,19 @@ export class NetServer implements AsyncDisposable {
     });
 
     this.tcp = createNetServer({ noDelay: true }, (socket) => this.onSocket(socket));
-    this.tcp.maxConnections = this.o.maxClients + 64; // protocol clients plus a few dashboard page loads
     this.sweep = setInterval(() => this.sweepClients(), 250);
     this.statsTimer = setInterval(() => this.broadcastStats(), this.o.statsIntervalMs);
     this.sweep.unref();
     this.statsTimer.unref();
   }
 
-  /** Starts listening. Rejects with a typed error if the port is taken or an option is invalid. */
-  static async listen(opts: ServeOptions): Promise<NetServer> {
-    const s = new NetServer(opts);
+  /** Starts listening. Rejects with a typed error if the port is taken. */
+  async listen(): Promise<void> {
     await new Promise<void>((resolve, reject) => {
-      s.tcp.once('error', (e) => reject(new IOError(`cannot listen on ${s.o.host}:${s.o.port}: ${e.message}`, { host: s.o.host, port: s.o.port }, { cause: e })));
-      s.tcp.listen(s.o.port, s.o.host, () => resolve());
-    }).catch(async (e) => {
-      await s.close();
-      throw e;
+      this.tcp.once('error', (e) => reject(new IOError(`cannot listen on ${this.o.host}:${this.o.port}: ${e.message}`, { host: this.o.host, port: this.o.port }, { cause: e })));
+      this.tcp.listen(this.o.port, this.o.host, () => resolve());
     });
-    s.log.info({ url: s.url, streams: s.feeds.map((f) => f.name) }, 'serving');
-    return s;
+    this.log.info({ url: this.url, streams: this.feeds.map((f) => f.name) }, 'serving');
   }
 
   get address(): { host: string; port: number } {
@@ -167,6 +155,12 @@ export class NetServer implements AsyncDisposable {
   get url(): string {
     const { host, port } = this.address;
     return `http://${host.includes(':') ? `[${host}]` : host}:${port}/`;
+  }
+
+  private streamingClients(): number {
+    let n = 0;
+    for (const c of this.clients) if (c.state === 'streaming') n++;
+    return n;
   }
 
   /** Connected protocol clients and what each was sent and dropped. */
@@ -187,32 +181,33 @@ export class NetServer implements AsyncDisposable {
     this.closed = true;
     clearInterval(this.sweep);
     clearInterval(this.statsTimer);
-    for (const f of this.feeds) f.close();
+    this.admission.close();
     for (const c of this.clients) c.transport.close(true);
     for (const s of this.sockets) s.destroy();
     this.wss.close();
-    await new Promise<void>((r) => this.tcp.close(() => r()));
+    await Promise.all([new Promise<void>((r) => this.tcp.close(() => r())), ...this.feeds.map((f) => f.close())]);
   }
 
-  async [Symbol.asyncDispose](): Promise<void> {
-    await this.close();
-  }
-
-  /** Sniffs the first bytes: protocol magic → raw TCP client; anything else → HTTP/WebSocket. */
+  /** Admits (or refuses) the socket, then sniffs the first bytes: protocol magic → raw TCP client; anything else → HTTP/WebSocket. */
   private onSocket(socket: Socket): void {
+    if (this.closed || !this.admission.admit(socket)) return void socket.destroy();
     this.sockets.add(socket);
     socket.on('close', () => this.sockets.delete(socket));
     socket.on('error', (e) => this.log.debug({ err: e }, 'socket error'));
     let head: Buffer = Buffer.alloc(0);
-    const timer = setTimeout(() => socket.destroy(), this.o.helloTimeoutMs);
     const onData = (chunk: Buffer) => {
       head = head.length ? Buffer.concat([head, chunk]) : chunk;
-      if (head.length < 4 && head[0] === 0x53) return; // could still become "SFN1"
+      if (head.length < 4 && isMagicPrefix(head)) return; // could still become "SFN1"
       socket.off('data', onData);
       socket.pause();
-      clearTimeout(timer);
       if (head.length >= 4 && head.readUInt32LE(0) === MAGIC) this.startTcpClient(socket, head);
-      else {
+      else if (head[0] === 0x53 && head[1] === 0x46) {
+        // "SF…" but not "SFN1": a senseflow client of another protocol version, or a corrupt stream.
+        this.count('bad-magic');
+        this.log.warn({ remote: remoteOf(socket) }, 'closing connection: bad magic');
+        socket.end(jsonMessage(MsgType.ERROR, { code: 'bad-magic', message: 'bad magic: this server speaks senseflow protocol v1 ("SFN1")' }));
+        setTimeout(() => socket.destroy(), 1000).unref();
+      } else {
         socket.unshift(head);
         this.http.emit('connection', socket);
         socket.resume();
@@ -222,11 +217,6 @@ export class NetServer implements AsyncDisposable {
   }
 
   private startTcpClient(socket: Socket, first: Buffer): void {
-    if (this.clients.size >= this.o.maxClients) {
-      socket.end(jsonMessage(MsgType.ERROR, { code: 'too-many-clients', message: `the server allows ${this.o.maxClients} clients` }));
-      this.count('too-many-clients');
-      return;
-    }
     const client = this.addClient(tcpTransport(socket));
     const parser = new FrameParser(this.o.maxMessageBytes);
     const onData = (chunk: Buffer) => {
@@ -246,8 +236,15 @@ export class NetServer implements AsyncDisposable {
 
   private addClient(t: Transport): NetClient {
     const id = this.nextClientId++;
-    const c = new NetClient(id, t, { highWaterBytes: this.o.highWaterBytes, queueBytes: this.o.queueBytes }, this.log.child({ client: id, remote: t.remote, transport: t.kind }));
+    const c = new NetClient(id, t, { highWaterBytes: this.o.highWaterBytes, queueBytes: this.o.queueBytes, maxAgeMs: this.o.maxAgeMs }, this.log.child({ client: id, remote: t.remote, transport: t.kind }));
     this.clients.add(c);
+    // Still pending (admission): no HELLO by the deadline → told why, then closed. It holds no client slot yet.
+    this.admission.onTimeout(t.socket, () => {
+      this.count('hello-timeout');
+      c.log.warn('closing connection: no HELLO in time');
+      c.write(jsonMessage(MsgType.ERROR, { code: 'hello-timeout', message: `no HELLO within ${this.o.helloTimeoutMs} ms` }));
+      this.closeClient(c);
+    });
     c.log.debug('connected');
     return c;
   }
@@ -262,9 +259,13 @@ export class NetServer implements AsyncDisposable {
     if (c.state === 'closed') return;
     if (c.state === 'hello') {
       if (m.type !== MsgType.HELLO) throw new ProtocolError(`expected HELLO first, got message type ${m.type}`);
+      if (m.stream !== 0) throw new ProtocolError(`HELLO is a connection message: its stream id must be 0, not ${m.stream}`);
       return this.onHello(c, parseJson(m));
     }
-    if (m.type === MsgType.PING) return;
+    if (m.type === MsgType.PING) {
+      if (m.payloadBytes !== 0 || m.stream !== 0) throw new ProtocolError('PING carries no payload and stream id 0');
+      return;
+    }
     throw new ProtocolError(`unexpected message type ${m.type} from a client`);
   }
 
@@ -283,7 +284,8 @@ export class NetServer implements AsyncDisposable {
     if (video !== 'jpeg' && video !== 'raw') throw new ProtocolError("HELLO `video` must be 'jpeg' or 'raw'");
     let feeds = this.feeds;
     if (hello.streams !== undefined) {
-      if (!Array.isArray(hello.streams) || hello.streams.length > 1024) throw new ProtocolError('HELLO `streams` must be a list of stream names or ids');
+      if (!Array.isArray(hello.streams) || hello.streams.length === 0 || hello.streams.length > 1024)
+        throw new ProtocolError('HELLO `streams` must be a non-empty list of stream names or ids (omit it for every stream)');
       feeds = this.feeds.filter((f) => (hello.streams as unknown[]).some((s) => s === f.name || s === f.id));
       const unknown = (hello.streams as unknown[]).filter((s) => !this.feeds.some((f) => s === f.name || s === f.id));
       if (unknown.length) {
@@ -292,29 +294,39 @@ export class NetServer implements AsyncDisposable {
         return;
       }
     }
+    if (this.streamingClients() >= this.o.maxClients) {
+      this.count('too-many-clients');
+      c.log.warn('rejected: too many clients');
+      c.write(jsonMessage(MsgType.ERROR, { code: 'too-many-clients', message: `the server allows ${this.o.maxClients} clients` }));
+      this.closeClient(c);
+      return;
+    }
+    this.admission.settle(c.transport.socket);
+    const first = new Map(feeds.map((f) => [f.id, firstSeq(f)]));
     c.write(
       jsonMessage(MsgType.STREAMS, {
         version: PROTOCOL_VERSION,
+        session: this.session,
         streams: feeds.map((f) => ({
           id: f.id,
           name: f.name,
           kind: f.spec.kind,
           encoding: f.passthrough || (video === 'jpeg' && f.jpegCapable) ? 'jpeg' : 'raw',
-          firstSeq: firstSeq(f),
+          firstSeq: String(first.get(f.id)),
           spec: f.spec,
         })),
-        limits: { maxMessageBytes: this.o.maxMessageBytes, idleTimeoutMs: this.o.idleTimeoutMs },
+        limits: { maxMessageBytes: this.o.maxMessageBytes, idleTimeoutMs: this.o.idleTimeoutMs, maxAgeMs: this.o.maxAgeMs },
       }),
     );
     c.log.info({ streams: feeds.map((f) => f.name), video }, 'client subscribed');
-    c.subscribe(feeds, video);
+    c.subscribe(feeds, video, first);
   }
 
   /** Logs why, tells the client (best effort), and closes only this connection. */
   private reject(c: NetClient, e: unknown): void {
     if (c.state === 'closed') return;
     const reason = e instanceof Error ? e.message : String(e);
-    const code = e instanceof ProtocolError ? 'protocol' : 'internal';
+    const code = e instanceof ProtocolError ? (((e.details as Record<string, unknown> | undefined)?.code as string | undefined) ?? 'protocol') : 'internal';
     this.count(code);
     c.log.warn({ reason }, 'closing connection: %s', reason);
     if (code === 'internal') this.log.error({ err: e }, 'internal error while serving a client');
@@ -341,11 +353,7 @@ export class NetServer implements AsyncDisposable {
   private sweepClients(): void {
     const now = Date.now();
     for (const c of this.clients) {
-      if (c.state === 'hello' && now - c.connectedAt > this.o.helloTimeoutMs) {
-        this.count('hello-timeout');
-        c.log.warn('closing connection: no HELLO in time');
-        this.closeClient(c);
-      } else if (now - c.lastRecvAt > this.o.idleTimeoutMs) {
+      if (c.state === 'streaming' && now - c.lastRecvAt > this.o.idleTimeoutMs) {
         this.count('idle');
         c.log.info('closing idle connection');
         c.write(jsonMessage(MsgType.ERROR, { code: 'idle', message: `nothing received for ${this.o.idleTimeoutMs} ms (send PING)` }));
@@ -359,32 +367,23 @@ export class NetServer implements AsyncDisposable {
     for (const f of this.feeds) {
       streams[f.name] = { id: f.id, kind: f.spec.kind, ...(f.lastStats ?? {}), jpeg: { encoded: f.encoded, skipped: f.encoderSkipped } };
     }
-    const server = { clients: this.clients.size, rssBytes: process.memoryUsage.rss(), queuedBytes: this.queuedBytes() };
+    const server = { clients: this.streamingClients(), pending: this.admission.pendingCount, rssBytes: process.memoryUsage.rss(), queuedBytes: this.queuedBytes() };
+    // STATS go to every client, backed up or not: they are small, and a slow client needs them most.
     for (const c of this.clients) {
-      if (c.state !== 'streaming' || c.transport.buffered() > this.o.highWaterBytes) continue;
+      if (c.state !== 'streaming') continue;
       c.write(jsonMessage(MsgType.STATS, { atMs: Date.now(), monoNs: monotonicNs(), streams, server, connection: c.stats() }));
     }
   }
 }
 
-function firstSeq(f: StreamFeed): string {
-  const r = f.source.ring;
-  const head = Atomics.load(new BigInt64Array(r, 0, 32), I64.WRITE_SEQ); // items (video/records) or chunks (audio) written
-  return String(head > 0n ? head - 1n : 0n);
+/** The seq a new client's stream starts at: the newest item now (video/records: items; audio: chunks). */
+function firstSeq(f: StreamFeed): bigint {
+  const newest = f.newestSeq();
+  return newest > 0n ? newest : 0n;
 }
 
-/**
- * Serves sources over the network and the live dashboard, on one port: `http://host:port/` (dashboard),
- * `ws://host:port/ws` (WebSocket) and `tcp://host:port` (raw TCP framing). See docs/network.md.
- *
- * @example
- * ```ts
- * const cam = await openTestPattern({ width: 640, height: 480, fps: 30 });
- * const server = await serve({ sources: { cam }, port: 8080 });
- * console.log(`open ${server.url}`);
- * // later: await server.close(); await cam.close();
- * ```
- */
-export function serve(opts: ServeOptions): Promise<NetServer> {
-  return NetServer.listen(opts);
-}
+/** A page load or WebSocket request may take this long once its headers arrived. */
+const REQUEST_TIMEOUT_MS = 30_000;
+
+const isMagicPrefix = (b: Buffer) => b.every((x, i) => x === [0x53, 0x46, 0x4e, 0x31][i]);
+

@@ -7,7 +7,7 @@ import './style.css';
 import { AudioPanel } from './audio';
 import { RollingChart } from './chart';
 import { VideoPanel } from './video';
-import { decode, encodeJson, json, MsgType, type WireMessage } from './wire';
+import { decodeMessage, emptyMessage, jsonMessage, MsgType, parseJson, type Message } from '../../src/codec';
 
 interface StreamInfo {
   id: number;
@@ -23,6 +23,9 @@ const cpu = new RollingChart(document.getElementById('cpu-chart')!);
 const mem = new RollingChart(document.getElementById('mem-chart')!);
 const t0 = performance.now();
 const now = () => (performance.now() - t0) / 1000;
+
+/** Largest message the page accepts (a raw 4K frame fits; the page asks for JPEG anyway). */
+const MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
 
 let streams = new Map<number, StreamInfo>();
 const video = new Map<number, VideoPanel>();
@@ -49,6 +52,10 @@ const probe = {
   get stats() {
     return statsCount;
   },
+  /** Per audio stream: the loudest frequency in the newest spectrum (Hz). */
+  get peakHz() {
+    return Object.fromEntries([...audio.values()].map((a) => [a.name, a.peakHz]));
+  },
   /** Each chart's y range: finite numbers mean it really plots something. */
   get chartRanges() {
     return { cpu: cpu.yRange(), mem: mem.yRange() };
@@ -71,6 +78,7 @@ function onStreams(body: Record<string, unknown>): void {
   streams = new Map((body.streams as StreamInfo[]).map((s) => [s.id, s]));
   streamsEl.replaceChildren();
   video.clear();
+  for (const a of audio.values()) a.close();
   audio.clear();
   for (const s of streams.values()) {
     if (s.kind === 'video') {
@@ -85,7 +93,7 @@ function onStreams(body: Record<string, unknown>): void {
   }
 }
 
-function onRecords(m: WireMessage): void {
+function onRecords(m: Message): void {
   const s = streams.get(m.stream);
   if (!s?.spec.fields) return;
   const values = new Float64Array(m.payload.buffer, m.payload.byteOffset, m.f0);
@@ -131,16 +139,16 @@ function connect(): void {
   ws.binaryType = 'arraybuffer';
   let ping: number | undefined;
   ws.onopen = () => {
-    ws.send(encodeJson(MsgType.HELLO, { token, video: 'jpeg' }));
-    ping = window.setInterval(() => ws.send(encodeJson(MsgType.PING, {})), 15000);
+    ws.send(jsonMessage(MsgType.HELLO, { token, video: 'jpeg' }));
+    ping = window.setInterval(() => ws.send(emptyMessage(MsgType.PING)), 15000);
   };
   ws.onmessage = (ev) => {
-    const m = decode(ev.data as ArrayBuffer);
+    const m = decodeMessage(ev.data as ArrayBuffer, MAX_MESSAGE_BYTES);
     switch (m.type) {
       case MsgType.STREAMS:
         status.textContent = 'live';
         status.className = 'ok';
-        return onStreams(json(m));
+        return onStreams(parseJson(m));
       case MsgType.VIDEO:
         return video.get(m.stream)?.push(m);
       case MsgType.AUDIO:
@@ -149,9 +157,9 @@ function connect(): void {
       case MsgType.RECORDS:
         return onRecords(m);
       case MsgType.STATS:
-        return onStats(json(m));
+        return onStats(parseJson(m));
       case MsgType.ERROR: {
-        const e = json(m);
+        const e = parseJson(m);
         status.textContent = `server: ${String(e.message)}`;
         status.className = 'bad';
         return;
@@ -173,5 +181,9 @@ function frame(): void {
   requestAnimationFrame(frame);
 }
 
+// Browsers start the audio clock (which the spectrogram needs) only after a user gesture, unless autoplay is allowed.
+document.addEventListener('click', () => {
+  for (const a of audio.values()) a.resume();
+});
 connect();
 requestAnimationFrame(frame);

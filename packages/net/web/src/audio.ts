@@ -1,8 +1,13 @@
-/** An audio stream's panel: waveform, level meter (RMS/peak dBFS) and a scrolling spectrogram. */
-import { spectrumDb } from './fft';
-import type { WireMessage } from './wire';
+/**
+ * An audio stream's panel: waveform, level meter (RMS/peak dBFS) and a scrolling spectrogram. The spectrum
+ * is the browser's own (Web Audio AnalyserNode): received chunks are scheduled into a muted audio graph at
+ * the stream's rate, and each animation frame reads the analyser's newest FFT.
+ */
+import type { Message } from '../../src/codec';
 
 const FFT_N = 1024;
+/** Scheduling lead: chunks play this far ahead of the audio clock; past 4× this they are re-anchored. */
+const LEAD_S = 0.05;
 
 export class AudioPanel {
   readonly el: HTMLElement;
@@ -16,6 +21,11 @@ export class AudioPanel {
   private readonly meta: HTMLElement;
   private readonly bins = new Float32Array(FFT_N / 2);
   private readonly frame = new Float32Array(FFT_N);
+  private readonly ctx: AudioContext;
+  private readonly analyser: AnalyserNode;
+  private nextTime = 0;
+  /** Frequency (Hz) of the loudest bin in the newest spectrum (read by the end-to-end test). */
+  peakHz = 0;
 
   constructor(readonly name: string, private readonly rate: number, private readonly channels: number) {
     this.ring = new Float32Array(Math.max(FFT_N, rate)); // one second of the first channel
@@ -34,18 +44,49 @@ export class AudioPanel {
     this.meta.className = 'meta';
     this.meta.dataset.testid = `audio-meta-${name}`;
     this.el.append(h, this.wave, meter, this.spec, this.meta);
+    this.ctx = new AudioContext({ sampleRate: rate });
+    this.analyser = new AnalyserNode(this.ctx, { fftSize: FFT_N, smoothingTimeConstant: 0 });
+    // Muted: the graph runs so the analyser sees the samples, but nothing is played.
+    this.analyser.connect(new GainNode(this.ctx, { gain: 0 })).connect(this.ctx.destination);
+  }
+
+  /** The audio clock only runs after a user gesture unless the browser allows autoplay. */
+  get suspended(): boolean {
+    return this.ctx.state !== 'running';
+  }
+
+  resume(): void {
+    void this.ctx.resume();
+  }
+
+  close(): void {
+    void this.ctx.close();
   }
 
   /** Appends the chunk's first channel, scaled to [-1, 1]. */
-  push(m: WireMessage): void {
+  push(m: Message): void {
     const frames = m.f0;
     const fmt = m.f3;
     const p = m.payload;
     const src = fmt === 1 ? new Int16Array(p.buffer, p.byteOffset, frames * this.channels) : fmt === 2 ? new Int32Array(p.buffer, p.byteOffset, frames * this.channels) : new Float32Array(p.buffer, p.byteOffset, frames * this.channels);
     const scale = fmt === 1 ? 1 / 32768 : fmt === 2 ? 1 / 2147483648 : 1;
-    for (let i = 0; i < frames; i++) this.ring[(this.written + i) % this.ring.length] = src[i * this.channels] * scale;
+    const buf = new AudioBuffer({ length: frames, numberOfChannels: 1, sampleRate: this.rate });
+    const mono = buf.getChannelData(0);
+    for (let i = 0; i < frames; i++) {
+      const v = src[i * this.channels] * scale;
+      mono[i] = v;
+      this.ring[(this.written + i) % this.ring.length] = v;
+    }
     this.written += frames;
     this.chunks++;
+    if (this.ctx.state !== 'running') return;
+    // The sender's clock and the audio device's drift apart: re-anchor when the schedule falls behind or runs far ahead.
+    const now = this.ctx.currentTime;
+    if (this.nextTime < now || this.nextTime > now + 4 * LEAD_S) this.nextTime = now + LEAD_S;
+    const node = new AudioBufferSourceNode(this.ctx, { buffer: buf });
+    node.connect(this.analyser);
+    node.start(this.nextTime);
+    this.nextTime += frames / this.rate;
   }
 
   /** Redraws (once per animation frame). */
@@ -78,8 +119,16 @@ export class AudioPanel {
     const rmsDb = 10 * Math.log10(sum / k + 1e-12);
     const peakDb = 20 * Math.log10(peak + 1e-12);
     this.bar.style.width = `${Math.max(0, Math.min(100, ((rmsDb + 60) / 60) * 100))}%`;
+    this.meta.textContent = `rms ${rmsDb.toFixed(1)} dBFS  peak ${peakDb.toFixed(1)} dBFS  chunks ${this.chunks}`;
+    if (this.suspended) {
+      this.meta.textContent += '  (click the page to start the spectrogram)';
+      return;
+    }
     // Spectrogram: shift left one pixel, draw the newest column on the right.
-    spectrumDb(this.frame, this.bins);
+    this.analyser.getFloatFrequencyData(this.bins);
+    let top = 0;
+    for (let b = 1; b < this.bins.length; b++) if (this.bins[b] > this.bins[top]) top = b;
+    this.peakHz = (top * this.rate) / FFT_N;
     const s = this.spec.getContext('2d')!;
     const H = this.spec.height;
     s.drawImage(this.spec, -1, 0);
@@ -91,7 +140,6 @@ export class AudioPanel {
     }
     s.putImageData(col, this.spec.width - 1, 0);
     this.columns++;
-    this.meta.textContent = `rms ${rmsDb.toFixed(1)} dBFS  peak ${peakDb.toFixed(1)} dBFS  chunks ${this.chunks}`;
   }
 }
 

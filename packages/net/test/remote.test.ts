@@ -4,9 +4,9 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { filter, firstValueFrom, map, take, toArray } from 'rxjs';
 import { InvalidStateError, type AudioChunk, type VideoFrame } from '@senseflow/core';
-import { connect, type RemoteSource } from '@senseflow/sinks';
+import { connect, type RemoteSource } from '@senseflow/net';
 import jpeg from 'jpeg-js';
-import { decodePattern, patternGeometry } from './net-helpers.js';
+import { decodePattern, patternGeometry } from './helpers.js';
 
 // The server runs in another process (examples/remote-stream.mjs): a graph spanning two processes over loopback.
 const EXAMPLE = fileURLToPath(new URL('../../../examples/remote-stream.mjs', import.meta.url));

@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { decodeMessage, FrameParser, jsonMessage, MsgType, NET_HEADER_BYTES, ProtocolError, readHeader, writeHeader } from '@senseflow/sinks';
-import { decode as browserDecode } from '../web/src/wire.js';
+import { decodeMessage, FrameParser, jsonMessage, MsgType, NET_HEADER_BYTES, ProtocolError, readHeader, writeHeader } from '@senseflow/net';
 
 const MAX = 4096;
 
@@ -35,7 +34,7 @@ describe('net protocol framing', () => {
           expect({ ...m, payload: undefined, payloadBytes: undefined }).toEqual({ ...h, payload: undefined, payloadBytes: undefined });
           expect([...m.payload]).toEqual([...payload]);
           const ab = buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.length) as ArrayBuffer;
-          const b = browserDecode(ab);
+          const b = decodeMessage(ab, MAX); // how the dashboard decodes a WebSocket message (an ArrayBuffer)
           expect([b.type, b.stream, b.flags, b.seq, b.captureNs, b.aux, b.f0, b.f1, b.f2, b.f3]).toEqual([h.type, h.stream, h.flags, h.seq, h.captureNs, h.aux, h.f0, h.f1, h.f2, h.f3]);
         },
       ),

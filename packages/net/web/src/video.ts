@@ -1,5 +1,5 @@
 /** A video stream's panel: decodes JPEG frames off the main thread (createImageBitmap), newest wins. */
-import type { WireMessage } from './wire';
+import { fourcc, type Message } from '../../src/codec';
 
 export class VideoPanel {
   readonly el: HTMLElement;
@@ -8,7 +8,7 @@ export class VideoPanel {
   private readonly canvas: HTMLCanvasElement;
   private readonly meta: HTMLElement;
   private decoding = false;
-  private next: WireMessage | null = null;
+  private next: Message | null = null;
 
   constructor(readonly name: string, width: number, height: number, private readonly onLatency: (captureNs: bigint) => void) {
     this.el = document.createElement('div');
@@ -26,7 +26,7 @@ export class VideoPanel {
     this.el.append(h, this.canvas, this.meta);
   }
 
-  push(m: WireMessage): void {
+  push(m: Message): void {
     this.next = m;
     if (!this.decoding) void this.drain();
   }
@@ -52,8 +52,4 @@ export class VideoPanel {
     }
     this.decoding = false;
   }
-}
-
-function fourcc(s: string): number {
-  return s.charCodeAt(0) | (s.charCodeAt(1) << 8) | (s.charCodeAt(2) << 16) | (s.charCodeAt(3) << 24);
 }

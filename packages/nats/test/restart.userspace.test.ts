@@ -1,0 +1,83 @@
+// A real publisher restart under a live openRemote(): the publishing process is killed and a new one
+// publishes the same subjects (seq from 0). The relay must deliver the new life at once and count the gap.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { monotonicNs, type AudioChunk, type SourceEvent, type VideoFrame } from '@senseflow/core';
+import { decodePattern, patternGeometry } from '@senseflow/source-video';
+import { openRemote } from '@senseflow/nats';
+import { natsServerMissing, startNatsServer, type NatsServer } from './nats-server.js';
+
+if (natsServerMissing && process.env.CI) throw new Error(natsServerMissing);
+const suite = natsServerMissing ? describe.skip : describe;
+const FPS = 30;
+
+async function until(cond: () => boolean, timeoutMs: number, what: string): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+function startPublisher(url: string): Promise<{ child: ChildProcess; subjects: string[]; readyNs: bigint }> {
+  const child = spawn(process.execPath, [new URL('./fixtures/publisher.mjs', import.meta.url).pathname, url, 'restarting'], { stdio: ['pipe', 'pipe', 'inherit'] });
+  return new Promise((res, rej) => {
+    child.stdout!.on('data', (d) => String(d).startsWith('ready') && res({ child, subjects: String(d).trim().split(' ').slice(1), readyNs: monotonicNs() }));
+    child.once('exit', (c) => rej(new Error(`publisher exited ${c}`)));
+  });
+}
+const kill = (c: ChildProcess) => new Promise<void>((r) => (c.exitCode !== null || c.signalCode !== null ? r() : (c.once('exit', () => r()), c.kill('SIGKILL'))));
+
+suite(`openRemote across a real publisher restart${natsServerMissing ? ` (skipped: ${natsServerMissing})` : ''}`, () => {
+  let server: NatsServer;
+  const children: ChildProcess[] = [];
+  beforeAll(async () => {
+    server = await startNatsServer();
+  });
+  afterEach(async () => {
+    for (const c of children.splice(0)) await kill(c);
+  });
+  afterAll(async () => server?.stop());
+
+  it('video and audio from the new publisher within 2 s of its first item; the gaps counted; stale while silent', async () => {
+    const first = await startPublisher(server.url);
+    children.push(first.child);
+    const [camSubject, micSubject] = first.subjects;
+    const cam = await openRemote<VideoFrame>({ servers: server.url, subject: camSubject });
+    const mic = await openRemote<AudioChunk>({ servers: server.url, subject: micSubject });
+    const events: SourceEvent[] = [];
+    const sub = cam.events$.subscribe((e) => events.push(e));
+    try {
+      // The old publisher runs long enough (10 s) that its seq is far above where the new one starts publishing.
+      await until(() => (cam.latest()?.seq ?? 0n) > 300n && mic.latest() !== null, 40_000, 'frames from the first publisher');
+      const oldLast = cam.latest()!.captureNs;
+      const camBefore = cam.drops().network;
+      const micBefore = mic.drops().network;
+      await kill(first.child);
+      const killedNs = monotonicNs();
+      await until(() => events.some((e) => e.type === 'custom' && e.name === 'stale'), 5000, 'a stale event');
+      const second = await startPublisher(server.url);
+      children.push(second.child);
+      await until(() => (cam.latest()?.captureNs ?? 0n) > killedNs, 15_000, 'a frame from the new publisher');
+      const freshAt = monotonicNs();
+      const v = cam.latest()!;
+      const px = decodePattern(v.data, patternGeometry(320, 240, 'rgb24'));
+      expect(px.captureNs).toBe(v.captureNs);
+      // The fixture prints `ready` once each stream published its first item: the new sender's first item.
+      expect(Number(freshAt - second.readyNs) / 1e6).toBeLessThan(2000);
+      const epoch = events.find((e) => e.type === 'custom' && e.name === 'epoch');
+      expect(epoch).toBeDefined();
+      const lost = (epoch as { payload: { lost: number } }).payload.lost;
+      const gapFrames = (Number(px.captureNs - oldLast) / 1e9) * FPS;
+      expect(lost).toBeGreaterThan(gapFrames * 0.5);
+      expect(lost).toBeLessThan(gapFrames * 1.5 + 5);
+      expect(cam.drops().network - camBefore).toBeGreaterThanOrEqual(lost);
+      await until(() => (mic.latest()?.captureNs ?? 0n) > killedNs, 5000, 'audio from the new publisher');
+      expect(mic.drops().network - micBefore).toBeGreaterThan(16_000); // ≥ 1 s silent at 16 kHz
+      await until(() => events.some((e) => e.type === 'custom' && e.name === 'live'), 3000, 'a live event');
+    } finally {
+      sub.unsubscribe();
+      await Promise.all([cam.close(), mic.close()]);
+    }
+  }, 120_000);
+});

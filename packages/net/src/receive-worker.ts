@@ -1,0 +1,357 @@
+/**
+ * The receive side of one `connect()`: a worker that owns the connection (TCP or WebSocket), speaks the
+ * handshake, and writes every stream's items into its LOCAL ring through core's RelayWriter (epochs on a
+ * server restart, gaps counted, staleness reported). Over TCP a video or records payload is copied from the
+ * socket's chunks straight into its ring slot; nothing is assembled in between. The main thread gets the
+ * rings once and low-rate events after that; no data crosses the message port.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { connect as tcpConnect, type Socket } from 'node:net';
+import { WebSocket } from 'ws';
+import {
+  createRingForSpec,
+  FrameRingWriter,
+  IOError,
+  monotonicNs,
+  RelayWriter,
+  RingState,
+  SampleRingWriter,
+  serializeError,
+  resolveLogger,
+  type LogLevel,
+  type RelayEvent,
+  type SerializedError,
+  type StreamSpec,
+  type WritableSlot,
+} from '@senseflow/core';
+import { decodeMessage, emptyMessage, HEADER_BYTES, jsonMessage, MsgType, parseJson, readHeader, type Header, type Message } from './codec.js';
+
+export interface StreamInfo {
+  id: number;
+  name: string;
+  kind: StreamSpec['kind'];
+  encoding: 'raw' | 'jpeg';
+  firstSeq: string;
+  spec: StreamSpec;
+}
+
+export interface ReceiveInit {
+  url: string;
+  token?: string;
+  /** Stream names or ids to ask for; null = every stream the server has. */
+  streams: (string | number)[] | null;
+  video: 'raw' | 'jpeg';
+  maxMessageBytes: number;
+  reconnect: boolean;
+  pingIntervalMs: number;
+  logLevel: LogLevel;
+  /** Float64Array[1]: bytes received on this connection. */
+  counters: SharedArrayBuffer;
+}
+
+/** worker → main */
+export type ReceiveEvent =
+  | { t: 'streams'; session: string | null; streams: { info: StreamInfo; spec: StreamSpec; sab: SharedArrayBuffer }[] }
+  | { t: 'refused'; error: SerializedError }
+  | { t: 'relay'; stream: number; event: RelayEvent; atNs: bigint }
+  | { t: 'disconnected'; reason: string; atNs: bigint }
+  | { t: 'reconnected'; atNs: bigint }
+  | { t: 'error'; error: SerializedError; atNs: bigint }
+  | { t: 'closed' };
+/** main → worker */
+export type ReceiveRequest = { t: 'run'; stream: number; on: boolean } | { t: 'release'; stream: number } | { t: 'close' };
+
+const init = workerData as ReceiveInit;
+const port = parentPort!;
+const post = (m: ReceiveEvent) => port.postMessage(m);
+const log = resolveLogger({ logLevel: init.logLevel }, { component: 'remote', url: init.url, thread: 'receive-worker' });
+const received = new Float64Array(init.counters);
+const url = new URL(init.url);
+
+interface Stream {
+  info: StreamInfo;
+  spec: StreamSpec;
+  relay: RelayWriter;
+  running: boolean;
+  released: boolean;
+}
+const streams = new Map<number, Stream>();
+let session: string | undefined;
+let everOpen = false;
+let closing = false;
+let attempt = 0;
+let conn: { send(m: Uint8Array): void; close(): void } | null = null;
+let ping: NodeJS.Timeout | null = null;
+
+/** The local ring's spec: JPEG video becomes 'mjpeg' items with room for a frame's worth of bytes. */
+function localSpec(info: StreamInfo): StreamSpec {
+  const s = info.spec;
+  if (s.kind === 'video' && info.encoding === 'jpeg' && s.pixelFormat !== 'mjpeg' && s.pixelFormat !== 'jpeg')
+    return { ...s, pixelFormat: 'mjpeg', stride: 0, ring: { slots: s.ring.slots, slotBytes: Math.max(s.ring.slotBytes, 64 * 1024) } };
+  return s;
+}
+
+function onStreams(body: Record<string, unknown>): void {
+  const list = (body.streams ?? []) as StreamInfo[];
+  session = typeof body.session === 'string' ? body.session : undefined;
+  if (!everOpen) {
+    everOpen = true;
+    const out: Extract<ReceiveEvent, { t: 'streams' }>['streams'] = [];
+    for (const info of list) {
+      const spec = localSpec(info);
+      const sab = createRingForSpec(spec);
+      const writer = spec.kind === 'audio' ? new SampleRingWriter(sab) : new FrameRingWriter(sab);
+      const relay = new RelayWriter(writer, { spec, onEvent: (event) => post({ t: 'relay', stream: info.id, event, atNs: monotonicNs() }) });
+      writer.setState(RingState.running);
+      relay.watch(true);
+      streams.set(info.id, { info, spec, relay, running: true, released: false });
+      out.push({ info, spec, sab });
+    }
+    post({ t: 'streams', session: session ?? null, streams: out });
+  } else {
+    for (const info of list) {
+      const s = streams.get(info.id);
+      if (s && JSON.stringify(localSpec(info)) !== JSON.stringify(s.spec)) {
+        post({ t: 'error', atNs: monotonicNs(), error: serializeError(new IOError(`stream '${info.name}' changed its format across a reconnect; it gets no more items`)) });
+        s.released = true;
+      }
+    }
+    post({ t: 'reconnected', atNs: monotonicNs() });
+  }
+  attempt = 0;
+  ping = setInterval(() => conn?.send(emptyMessage(MsgType.PING)), init.pingIntervalMs);
+  ping.unref();
+}
+
+/** A stream's relay if its items are wanted now. */
+function target(id: number): Stream | null {
+  const s = streams.get(id);
+  return s && s.running && !s.released ? s : null;
+}
+
+/** One whole message (WebSocket, or a TCP message that is not written in place). */
+function onMessage(m: Message, answered: () => boolean, onAnswer: (e: Error | null) => void): void {
+  if (!answered()) {
+    if (m.type === MsgType.ERROR) {
+      const b = parseJson(m);
+      return onAnswer(new IOError(`server refused: ${String(b.message ?? b.code)}`, { serverCode: b.code }));
+    }
+    if (m.type !== MsgType.STREAMS) return;
+    onStreams(parseJson(m));
+    return onAnswer(null);
+  }
+  if (m.type === MsgType.ERROR) {
+    log.warn({ error: parseJson(m) }, 'the server closed the connection with an error');
+    return;
+  }
+  const s = target(m.stream);
+  if (!s) return;
+  const item = { seq: m.type === MsgType.AUDIO ? m.aux : m.seq, captureNs: m.captureNs, receiveNs: monotonicNs(), flags: m.flags, sender: session };
+  if (m.type === MsgType.AUDIO && s.relay.samples) s.relay.writeAudio(item, m.payload);
+  else if (m.type === MsgType.VIDEO && s.relay.frames) s.relay.write(item, m.payload, { width: m.f0, height: m.f1, stride: m.f2, format: m.f3 });
+  else if (m.type === MsgType.RECORDS && s.relay.frames) s.relay.write(item, m.payload);
+}
+
+/**
+ * The TCP byte stream: headers are parsed as they complete; a video/records payload goes straight into the
+ * ring slot the relay hands out (no intermediate buffer); anything else is assembled, then handled whole.
+ */
+class TcpReceiver {
+  private readonly head = new Uint8Array(HEADER_BYTES);
+  private headFill = 0;
+  private h: Header | null = null;
+  private left = 0;
+  private slot: { s: Stream; slot: WritableSlot; fill: number; item: { seq: bigint; captureNs: bigint; receiveNs: bigint; flags: number; sender?: string } } | null = null;
+  private body: Uint8Array | null = null;
+  private bodyFill = 0;
+
+  constructor(private readonly onWhole: (m: Message) => void, private readonly answered: () => boolean) {}
+
+  push(chunk: Uint8Array): void {
+    let off = 0;
+    while (off < chunk.length) {
+      if (!this.h) {
+        const n = Math.min(HEADER_BYTES - this.headFill, chunk.length - off);
+        this.head.set(chunk.subarray(off, off + n), this.headFill);
+        this.headFill += n;
+        off += n;
+        if (this.headFill < HEADER_BYTES) return;
+        this.headFill = 0;
+        this.start(readHeader(this.head, init.maxMessageBytes));
+        if (this.left === 0) this.finish();
+        continue;
+      }
+      const n = Math.min(this.left, chunk.length - off);
+      const part = chunk.subarray(off, off + n);
+      if (this.slot) {
+        if (this.slot.fill + n <= this.slot.slot.data.byteLength) this.slot.slot.data.set(part, this.slot.fill);
+        this.slot.fill += n;
+      } else if (this.body) {
+        this.body.set(part, this.bodyFill);
+        this.bodyFill += n;
+      }
+      off += n;
+      this.left -= n;
+      if (this.left === 0) this.finish();
+    }
+  }
+
+  private start(h: Header): void {
+    this.h = h;
+    this.left = h.payloadBytes;
+    const s = this.answered() && (h.type === MsgType.VIDEO || h.type === MsgType.RECORDS) ? target(h.stream) : null;
+    if (s?.relay.frames) {
+      const item = { seq: h.seq, captureNs: h.captureNs, receiveNs: monotonicNs(), flags: h.flags, sender: session };
+      const slot = s.relay.begin(item);
+      if (!slot) return; // a duplicate, or every slot leased (counted): the payload is skipped
+      if (h.payloadBytes > slot.data.byteLength) {
+        s.relay.abort(slot);
+        s.relay.frames.reportDrop('network', 1);
+        log.warn({ bytes: h.payloadBytes, capacity: slot.data.byteLength }, 'received item larger than the ring slot; dropped');
+        return;
+      }
+      if (h.type === MsgType.VIDEO) Object.assign(slot, { width: h.f0, height: h.f1, stride: h.f2, format: h.f3 });
+      this.slot = { s, slot, fill: 0, item };
+      return;
+    }
+    if (h.type === MsgType.VIDEO || h.type === MsgType.RECORDS) return; // not wanted: skipped without buffering
+    this.body = new Uint8Array(h.payloadBytes);
+    this.bodyFill = 0;
+  }
+
+  private finish(): void {
+    const h = this.h!;
+    this.h = null;
+    if (this.slot) {
+      const { s, slot, item } = this.slot;
+      this.slot = null;
+      s.relay.commit(slot, h.payloadBytes, item);
+      return;
+    }
+    const body = this.body;
+    this.body = null;
+    if (body) this.onWhole({ ...h, payload: body });
+  }
+}
+
+function dial(onAnswer: (e: Error | null) => void): void {
+  let answered = false;
+  let done = false;
+  const answer = (e: Error | null) => {
+    if (answered) return;
+    answered = true;
+    onAnswer(e);
+    if (e) conn?.close();
+  };
+  const closed = (reason: string) => {
+    if (done) return;
+    done = true;
+    if (!answered) return answer(new IOError(`cannot connect to ${url.href}: ${reason}`, { url: url.href }));
+    lost(reason);
+  };
+  const hello = () => {
+    const body: Record<string, unknown> = { token: init.token, video: init.video };
+    if (init.streams) body.streams = init.streams;
+    conn!.send(jsonMessage(MsgType.HELLO, body));
+  };
+  const handle = (m: Message) => onMessage(m, () => answered, answer);
+  if (url.protocol === 'tcp:') {
+    const socket: Socket = tcpConnect({ host: url.hostname.replace(/^\[|\]$/g, ''), port: Number(url.port), noDelay: true });
+    const rx = new TcpReceiver(handle, () => answered);
+    socket.on('connect', hello);
+    socket.on('data', (chunk: Buffer) => {
+      received[0] += chunk.length;
+      try {
+        rx.push(chunk);
+      } catch (e) {
+        socket.destroy();
+        closed((e as Error).message);
+      }
+    });
+    socket.on('error', (e) => closed(e.message));
+    socket.on('close', () => closed('connection closed'));
+    conn = { send: (m) => void socket.write(m), close: () => socket.destroy() };
+    return;
+  }
+  const path = url.pathname === '/' ? '/ws' : url.pathname;
+  const ws = new WebSocket(`${url.protocol}//${url.host}${path}`, { maxPayload: init.maxMessageBytes + HEADER_BYTES, perMessageDeflate: false });
+  ws.binaryType = 'nodebuffer';
+  ws.on('open', hello);
+  ws.on('message', (data: Buffer, isBinary) => {
+    received[0] += data.length;
+    try {
+      if (isBinary) handle(decodeMessage(data, init.maxMessageBytes));
+    } catch (e) {
+      ws.terminate();
+      closed((e as Error).message);
+    }
+  });
+  ws.on('error', (e) => closed(e.message));
+  ws.on('close', (code, reason) => closed(`closed (${code}${reason.length ? `: ${reason.toString()}` : ''})`));
+  conn = { send: (m) => ws.send(m, { binary: true }), close: () => ws.terminate() };
+}
+
+function lost(reason: string): void {
+  if (ping) clearInterval(ping);
+  ping = null;
+  if (closing) return;
+  log.warn({ reason }, 'connection lost');
+  for (const s of streams.values()) s.relay.disconnected();
+  post({ t: 'disconnected', reason, atNs: monotonicNs() });
+  if (!init.reconnect) {
+    post({ t: 'error', atNs: monotonicNs(), error: serializeError(new IOError(`connection to ${url.href} lost: ${reason}`)) });
+    return;
+  }
+  retry();
+}
+
+/** Dials again after a short backoff: a restarted server is back in the picture within a second of listening. */
+function retry(): void {
+  const delay = Math.min(1000, 250 * 2 ** attempt++);
+  setTimeout(() => {
+    if (closing) return;
+    dial((e) => {
+      if (!e) return;
+      log.debug({ err: e }, 'reconnect failed');
+      // The server answered with a refusal (e.g. the token changed): say so and stop trying.
+      if (e instanceof IOError && e.details?.serverCode !== undefined) post({ t: 'error', atNs: monotonicNs(), error: serializeError(e) });
+      else retry();
+    });
+  }, delay);
+}
+
+function shutdown(): void {
+  if (closing) return;
+  closing = true;
+  if (ping) clearInterval(ping);
+  conn?.close();
+  for (const s of streams.values()) {
+    s.relay.close();
+    (s.relay.frames ?? s.relay.samples)!.setState(RingState.closed);
+  }
+  post({ t: 'closed' });
+  port.close();
+}
+
+port.on('message', (m: ReceiveRequest) => {
+  if (m.t === 'close') return shutdown();
+  const s = streams.get(m.stream);
+  if (!s) return;
+  if (m.t === 'run') {
+    s.running = m.on;
+    s.relay.watch(m.on);
+  } else if (m.t === 'release') {
+    s.released = true;
+    s.relay.close();
+    (s.relay.frames ?? s.relay.samples)!.setState(RingState.closed);
+    if ([...streams.values()].every((x) => x.released)) shutdown();
+  }
+});
+
+dial((e) => {
+  if (e) {
+    post({ t: 'refused', error: serializeError(e) });
+    closing = true;
+    port.close();
+  }
+});
