@@ -29,7 +29,7 @@ export interface McapSinkOptions extends McapFileOptions {
 }
 
 /** A stream to record: a Source (its events go to `/NAME/events` too) or just `{ ring, spec }`. */
-export type McapStreamInput = RingSource & { events$?: Observable<SourceEvent> };
+export type McapStreamInput = RingSource & { events$?: Observable<SourceEvent | { type: string; atNs: bigint }> };
 
 const bigintsAsStrings = (o: unknown): Record<string, unknown> => JSON.parse(JSON.stringify(o, (_k, v) => (typeof v === 'bigint' ? v.toString() : v)));
 
