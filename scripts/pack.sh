@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 OUT=$(mkdir -p "${1:-packed}" && cd "${1:-packed}" && pwd)
 shift || true
 bash scripts/prebuild.sh "${@:-x64 arm64}"
-for p in core source-video source-audio source-sysstats sinks nats cli; do
+for p in core source-video source-audio source-sysstats sinks net nats cli; do
   rm -f "$OUT"/senseflow-"$p"-*.tgz
   (cd "packages/$p" && pnpm pack --pack-destination "$OUT" >/dev/null)
 done

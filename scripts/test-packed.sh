@@ -8,7 +8,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
-PKGS=(core source-video source-audio source-sysstats sinks nats cli)
+PKGS=(core source-video source-audio source-sysstats sinks net nats cli)
 T=$(mktemp -d "${TMPDIR:-/tmp}/sf-packed.XXXXXX")
 [ "${1:-}" = --keep ] && echo "test-packed: keeping $T" || trap 'rm -rf "$T"' EXIT
 step() { echo "== test-packed: $*"; }
