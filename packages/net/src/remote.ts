@@ -207,7 +207,13 @@ async function openConnection(u: URL, opts: ConnectOptions, want: (string | numb
   return { conn, log };
 }
 
-const sourceOf = (link: RemoteLink, log: Logger, opts: ConnectOptions) => new RemoteSource({ host: link, log: log.child({ stream: link.info.name }), statsIntervalMs: opts.statsIntervalMs ?? 1000 }, link);
+// A stream is running from the moment it is connected (the link starts with wantRunning); start() makes
+// the Source's state say so (it is otherwise 'stopped' until a start()) and is idempotent on the server.
+const sourceOf = async (link: RemoteLink, log: Logger, opts: ConnectOptions) => {
+  const src = new RemoteSource({ host: link, log: log.child({ stream: link.info.name }), statsIntervalMs: opts.statsIntervalMs ?? 1000 }, link);
+  await src.start();
+  return src;
+};
 
 /**
  * Connects to a senseflow server. With `stream`, returns that stream as a {@link Source} with the same API
@@ -240,6 +246,6 @@ export async function connect(url: string | URL, opts: ConnectOptions = {}): Pro
     return sourceOf(link, log, opts);
   }
   const out: RemoteSources = {};
-  for (const l of links) out[l.info.name] = sourceOf(l, log, opts);
+  for (const l of links) out[l.info.name] = await sourceOf(l, log, opts);
   return out;
 }
