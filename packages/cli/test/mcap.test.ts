@@ -45,7 +45,8 @@ describe('senseflow record --format mcap', { timeout: 120_000 }, () => {
     const killNs = process.hrtime.bigint(); // CLOCK_MONOTONIC, the clock of the capture stamps
     child.kill('SIGKILL');
     await new Promise((r) => child.on('exit', r));
-    expect(readdirSync(dir).sort()).toEqual(['session.json', 'session.mcap']);
+    // A killed recorder cannot remove its lock; the next recorder or `repair` recognises it as stale.
+    expect(readdirSync(dir).sort()).toEqual(['session.json', 'session.lock', 'session.mcap']);
 
     const file = join(dir, 'session.mcap');
     const info = await readMcapInfo(file);

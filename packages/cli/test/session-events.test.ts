@@ -19,7 +19,8 @@ describe('senseflow record: source events', { timeout: 60_000 }, () => {
     expect(lines.filter((l) => /^c: source crashed: .*counter crashed on purpose.* \(restarting\)/.test(l))).toHaveLength(1);
     expect(lines.filter((l) => /^c: source restarted/.test(l))).toHaveLength(1);
     const events = r.manifest.streams[0].events!;
-    expect(events.map((e) => e.type)).toEqual(['crashed', 'restarted']);
+    // resumed: the first item after the restart, with the loss counted in items
+    expect(events.map((e) => e.type)).toEqual(['crashed', 'restarted', 'resumed']);
     for (const e of events) expect(BigInt(e.atNs)).toBeGreaterThan(BigInt(r.manifest.clock.monotonicNs));
     expect(r.manifest.streams[0].drops.restart).toBeGreaterThan(0);
   });
