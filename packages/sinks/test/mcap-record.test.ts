@@ -105,10 +105,11 @@ describe('MCAP recording', { timeout: 60_000 }, () => {
   });
 
   it('MJPEG is stored as captured (CompressedImage), decodable, and format mcap alone writes only session.mcap', async () => {
-    const dir = tempDir('mcap-jpeg');
+    const tmp = tempDir('mcap-jpeg');
+    const dir = join(tmp, 's'); // the session directory must be new or empty
     const pic = await sharp({ create: { width: 64, height: 48, channels: 3, background: { r: 200, g: 30, b: 90 } } }).jpeg().toBuffer();
-    writeFileSync(join(dir, 'frame.jpg'), pic);
-    const cam = keep(await openSource(fixture('jpeg-source.mjs'), { file: join(dir, 'frame.jpg'), frames: 15, fps: 20 }, { autoStart: false }));
+    writeFileSync(join(tmp, 'frame.jpg'), pic);
+    const cam = keep(await openSource(fixture('jpeg-source.mjs'), { file: join(tmp, 'frame.jpg'), frames: 15, fps: 20 }, { autoStart: false }));
     const rec = await record({ dir, streams: { cam }, format: 'mcap' });
     await cam.start();
     await sleep(1200);
@@ -116,7 +117,7 @@ describe('MCAP recording', { timeout: 60_000 }, () => {
     const m = await rec.stop();
     expect(m.streams[0]).toMatchObject({ name: 'cam', file: 'session.mcap', items: 15, storage: 'mcap:foxglove.CompressedImage' });
     const { readdirSync } = await import('node:fs');
-    expect(readdirSync(dir).sort()).toEqual(['frame.jpg', 'session.json', 'session.mcap']);
+    expect(readdirSync(dir).sort()).toEqual(['session.json', 'session.mcap']);
     const info = await readMcapInfo(join(dir, 'session.mcap'));
     const ch = info.channels.find((c) => c.topic === '/cam')!;
     const T = protobufFromBinaryDescriptor(ch.schema!.data).lookupType('foxglove.CompressedImage');
