@@ -43,8 +43,12 @@ async function until(cond: () => boolean, ms = 60_000) {
   for (const end = Date.now() + ms; Date.now() < end && !cond(); ) await sleep(50);
   expect(cond()).toBe(true);
 }
-const packets = (file: string) =>
-  Number(execFileSync('ffprobe', ['-v', 'error', '-count_packets', '-select_streams', 'v:0', '-show_entries', 'stream=nb_read_packets', '-of', 'csv=p=0', file]).toString().trim());
+/** Video packets a player can read from the file; a file ffmpeg was killed before it wrote a frame holds none. */
+const packets = (file: string) => {
+  const r = spawnSync('ffprobe', ['-v', 'error', '-count_packets', '-select_streams', 'v:0', '-show_entries', 'stream=nb_read_packets', '-of', 'csv=p=0', file], { encoding: 'utf8' });
+  const n = Number.parseInt(r.stdout.trim(), 10);
+  return Number.isInteger(n) ? n : 0;
+};
 const manifest = (dir: string) => JSON.parse(readFileSync(join(dir, 'session.json'), 'utf8'));
 const rows = (file: string) => readFileSync(file, 'utf8').trim().split('\n').length - 1;
 
