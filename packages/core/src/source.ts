@@ -373,7 +373,7 @@ export class Source<I extends SourceItem = SourceItem> implements AsyncDisposabl
 
   /**
    * Delivers one subscriber's items: one RingConsumer per subscriber, one wake-up per batch (at most
-   * `batchMs` late), the event loop gets a turn between batches. A slow subscriber loses items (counted
+   * `batchMs` late), the event loop gets a turn between batches (bounded in count and time). A slow subscriber loses items (counted
    * under `overwritten`) instead of starving timers and I/O on this thread. Ends when the subscriber goes
    * or the ring closes (after delivering what it holds).
    */
@@ -382,8 +382,8 @@ export class Source<I extends SourceItem = SourceItem> implements AsyncDisposabl
     try {
       while (await consumer.wait()) {
         const now = monotonicNs(); // one clock read per batch
-        // At most maxBatch items per turn: the rest come after the event loop has had a turn.
-        for (let v = consumer.take(), n = 1; v && !consumer.aborted; v = n++ < consumer.maxBatch ? consumer.take() : null) {
+        // A bounded batch (items and time) per turn: the rest come after the event loop has had a turn.
+        for (let v = consumer.take(), n = 1; v && !consumer.aborted; v = consumer.more(n++) ? consumer.take() : null) {
           const item = this.toItem(v, check);
           this.latency.add(Number(now - item.captureNs) / 1e6);
           this.receiveLatency.add(Number(item.receiveNs - item.captureNs) / 1e6);

@@ -20,6 +20,8 @@ import {
   createFrameRing,
   createSampleRing,
   markRingClosed,
+  openSource,
+  type RecordItem,
 } from '@senseflow/core';
 
 const CORE = pathToFileURL(createRequire(import.meta.url).resolve('@senseflow/core')).href;
@@ -61,6 +63,7 @@ describe('RingConsumer', () => {
     const sab = createFrameRing({ slots: 4, slotBytes: 8 });
     expect(() => new RingConsumer(sab, { maxDelayMs: -1 })).toThrow(InvalidOptionError);
     expect(() => new RingConsumer(sab, { maxBatch: 0 })).toThrowError(/`maxBatch`/);
+    expect(() => new RingConsumer(sab, { maxBatchMs: -1 })).toThrowError(/`maxBatchMs`/);
     expect(() => new RingConsumer(sab, { from: 'middle' as never })).toThrowError(/`from`/);
     expect(() => new RingConsumer(new SharedArrayBuffer(8))).toThrowError(/`sab`/);
     expect(() => consumeSamples(sab)).toThrow(InvalidStateError);
@@ -138,6 +141,38 @@ describe('RingConsumer', () => {
     }
     expect(seen).toEqual(Array.from({ length: 40 }, (_, i) => i));
     expect(turnAt).toBe(10); // the first batch was cut at maxBatch, then the loop got its turn
+  });
+
+  it('a batch is also bounded in time: a consumer slower than maxBatchMs per item gives the loop a turn after each', async () => {
+    const sab = createFrameRing({ slots: 64, slotBytes: 8 });
+    const w = new FrameRingWriter(sab);
+    for (let i = 0; i < 6; i++) w.write(new Uint8Array(8), BigInt(i));
+    w.setState(RingState.closed);
+    const c = new RingConsumer(sab, { from: 'oldest', maxBatchMs: 5 });
+    let turnAt = -1;
+    const seen: number[] = [];
+    for await (const v of c) {
+      seen.push(Number(v.seq));
+      if (seen.length === 1) setImmediate(() => (turnAt = seen.length));
+      for (const end = performance.now() + 8; performance.now() < end; ); // 8 ms of work > the 5 ms budget
+    }
+    expect(seen).toEqual([0, 1, 2, 3, 4, 5]);
+    expect(turnAt).toBe(1); // maxBatch (256) never came into it: the time budget cut the batch
+  });
+
+  it('a subscriber slower than the stream still lets timers run (the pump bounds each batch in time)', async () => {
+    await using src = await openSource<RecordItem>(new URL('./fixtures/counter.mjs', import.meta.url), { hz: 500 });
+    let delivered = 0;
+    const sub = src.frames$.subscribe(() => {
+      delivered++;
+      for (const end = performance.now() + 20; performance.now() < end; ); // 20 ms per item at 500 Hz
+    });
+    await new Promise((r) => setTimeout(r, 100));
+    const at = delivered;
+    const fired = await new Promise<number>((r) => setTimeout(() => r(delivered), 0));
+    sub.unsubscribe();
+    // One batch at most ran between scheduling the timer and its firing (a 256-item batch was 5 s).
+    expect(fired - at).toBeLessThanOrEqual(2);
   });
 
   it('idleMs: wait() returns true without items so a loop can do periodic work', async () => {

@@ -37,12 +37,18 @@ export interface RingConsumerOptions {
   maxDelayMs?: number;
   /** Most items the async iterator yields per wake-up before the event loop gets a turn (default 256). */
   maxBatch?: number;
+  /**
+   * Longest time (ms) a batch may run, from its wake-up, before the event loop gets a turn (default 10): a
+   * consumer slower than its stream would otherwise never run out of items and hold the thread.
+   */
+  maxBatchMs?: number;
   /** `wait()` also returns true after this many ms without items (for periodic work). Default: never. */
   idleMs?: number;
 }
 
 export const DEFAULT_MAX_DELAY_MS = 1;
 const DEFAULT_MAX_BATCH = 256;
+const DEFAULT_MAX_BATCH_MS = 10;
 
 const immediate = () => new Promise<void>((r) => setImmediate(r));
 
@@ -86,8 +92,11 @@ export class RingConsumer<T extends RingItem = RingItem> implements AsyncIterabl
   private readonly reader: FrameRingReader | SampleRingReader;
   private readonly i32: Int32Array;
   private readonly maxDelayMs: number;
-  /** Items per batch for loops that bound their batches (the async iterator does); `take()` itself does not. */
+  /** Items per batch for loops that bound their batches (see `more()`); `take()` itself does not. */
   readonly maxBatch: number;
+  private readonly maxBatchMs: number;
+  /** performance.now() by which the current batch should end. */
+  private batchEnd = 0;
   private readonly idleMs: number;
   private readonly signal: AbortSignal | undefined;
   private onAbort: (() => void) | null = null;
@@ -110,6 +119,7 @@ export class RingConsumer<T extends RingItem = RingItem> implements AsyncIterabl
     this.maxDelayMs = nonNegative('maxDelayMs', opts.maxDelayMs, DEFAULT_MAX_DELAY_MS);
     this.maxBatch = opts.maxBatch ?? DEFAULT_MAX_BATCH;
     if (!Number.isInteger(this.maxBatch) || this.maxBatch < 1) throw new InvalidOptionError('maxBatch', 'a positive integer', opts.maxBatch);
+    this.maxBatchMs = nonNegative('maxBatchMs', opts.maxBatchMs, DEFAULT_MAX_BATCH_MS);
     this.idleMs = opts.idleMs === undefined ? Infinity : nonNegative('idleMs', opts.idleMs, Infinity);
     const kind = i32[I32.KIND];
     this.kind = kind === RingKind.sample ? 'sample' : 'frame';
@@ -173,6 +183,7 @@ export class RingConsumer<T extends RingItem = RingItem> implements AsyncIterabl
         const now = performance.now();
         this.gapMs = now - this.lastItemsAt;
         this.lastItemsAt = now;
+        this.batchEnd = now + this.maxBatchMs;
         return true;
       }
       if (Atomics.load(this.i32, I32.STATE) === RingState.closed) {
@@ -229,6 +240,14 @@ export class RingConsumer<T extends RingItem = RingItem> implements AsyncIterabl
     return d;
   }
 
+  /**
+   * Whether a batch that has handed out `n` items may take another: fewer than `maxBatch` and still within
+   * `maxBatchMs` of its wake-up. Loops over `take()` on a thread with other work check it per item.
+   */
+  more(n: number): boolean {
+    return n < this.maxBatch && performance.now() < this.batchEnd && !this.ended;
+  }
+
   /** Gives back the held frame-ring item (no-op for sample rings). */
   release(): void {
     this.reader.release();
@@ -244,7 +263,7 @@ export class RingConsumer<T extends RingItem = RingItem> implements AsyncIterabl
     try {
       while (await this.wait()) {
         let n = 0;
-        for (let it = this.take(); it; it = n < this.maxBatch ? this.take() : null) {
+        for (let it = this.take(); it; it = this.more(n) ? this.take() : null) {
           n++;
           yield it;
         }
