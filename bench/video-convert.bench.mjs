@@ -11,6 +11,7 @@ import { arch, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { convertFrame } from '@senseflow/source-video';
+import { noiseBytes } from '../tools/fixtures/noise.mjs';
 
 const quick = process.argv.includes('--quick');
 const jsonOut = process.argv.includes('--json') ? process.argv[process.argv.indexOf('--json') + 1] : null;
@@ -28,19 +29,6 @@ function sh(cmd, args, opts = {}) {
 }
 const have = (cmd, args) => spawnSync(cmd, args, { stdio: 'ignore' }).status === 0;
 
-function noise(n, seed = 1) {
-  const out = new Uint8Array(n);
-  let x = seed;
-  for (let i = 0; i < n; i++) {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    out[i] = x & 255;
-  }
-  return out;
-}
 
 /** Best ms per call over ITER calls (after a warm-up): the minimum is the least disturbed by other load. */
 function timeMs(fn) {
@@ -61,8 +49,8 @@ for (const [size, [w, h]] of Object.entries(SIZES)) {
   sh('ffmpeg', ['-v', 'error', '-y', '-f', 'lavfi', '-i', `testsrc2=size=${w}x${h}`, '-frames:v', '1', '-f', 'rawvideo', '-pix_fmt', 'yuyv422', `${real}.yuyv`]);
   sh('ffmpeg', ['-v', 'error', '-y', '-f', 'lavfi', '-i', `testsrc2=size=${w}x${h}`, '-frames:v', '1', '-q:v', '3', `${real}.jpg`]);
   const nz = join(work, `noise-${size}`);
-  writeFileSync(`${nz}.yuyv`, noise(w * h * 2, 7));
-  writeFileSync(`${nz}.rgb`, noise(w * h * 3, 9));
+  writeFileSync(`${nz}.yuyv`, noiseBytes(w * h * 2, 7));
+  writeFileSync(`${nz}.rgb`, noiseBytes(w * h * 3, 9));
   sh('ffmpeg', ['-v', 'error', '-y', '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-s', `${w}x${h}`, '-i', `${nz}.rgb`, '-frames:v', '1', '-q:v', '3', `${nz}.jpg`]);
   inputs[size] = { w, h, real, noise: nz };
 }

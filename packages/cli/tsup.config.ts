@@ -1,11 +1,7 @@
 import { defineConfig } from 'tsup';
+import { base } from '../../tsup.base.js';
 
 export default defineConfig({
+  ...base,
   entry: { 'index': 'src/index.ts', 'bin': 'src/bin.ts' },
-  format: ['esm'],
-  target: 'node20',
-  dts: true,
-  sourcemap: true,
-  clean: true,
-  splitting: true,
 });

@@ -1,6 +1,8 @@
 import { defineConfig } from 'tsup';
+import { base } from '../../tsup.base.js';
 
 export default defineConfig({
+  ...base,
   entry: {
     'index': 'src/index.ts',
     // The limits table alone (no native code), for the CLI and the docs generator.
@@ -11,10 +13,4 @@ export default defineConfig({
     // The ffmpeg plugin module (openFfmpeg points at dist/ffmpeg/source.js).
     'ffmpeg/source': 'src/ffmpeg/source.ts',
   },
-  format: ['esm'],
-  target: 'node20',
-  dts: true,
-  sourcemap: true,
-  clean: true,
-  splitting: true,
 });

@@ -23,20 +23,7 @@ test('runs on the arm64 prebuilds', () => {
 
 // ---- pixel conversions: the portable kernels against the fixed-point reference, bit-exact ---------------
 const { convertFrame } = await import(new URL('packages/source-video/dist/index.js', root).href);
-
-function noise(n, seed) {
-  const out = new Uint8Array(n);
-  let x = seed;
-  for (let i = 0; i < n; i++) {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    out[i] = x & 255;
-  }
-  return out;
-}
+const { noiseBytes } = await import(new URL('tools/fixtures/noise.mjs', root).href);
 
 // BT.601 limited range in 20-bit fixed point: the constants and rounding of native/convert.cc (and OpenCV).
 const CY = 1220542, CUB = 2116026, CUG = -409993, CVG = -852492, CVR = 1673527, HALF = 1 << 19;
@@ -69,7 +56,7 @@ for (const [w, h] of [[640, 3], [67, 5]]) {
   for (const [fmt, o] of [['yuyv', [0, 1, 2, 3]], ['uyvy', [1, 0, 3, 2]]]) {
     test(`${fmt} ${w}x${h} → rgb24, bgr24, rgba, gray8 equal the reference`, () => {
       const stride = Math.ceil(w / 2) * 4;
-      const src = noise(stride * h, 7 + w);
+      const src = noiseBytes(stride * h, 7 + w);
       for (const out of ['rgb24', 'bgr24', 'rgba', 'gray8']) {
         const got = convertFrame({ data: src, pixelFormat: fmt, width: w, height: h }, out);
         const want = reference(w, h, out, (x, y) => {
@@ -85,7 +72,7 @@ for (const [w, h] of [[640, 3], [67, 5]]) {
 for (const fmt of ['nv12', 'nv21']) {
   test(`${fmt} 320x6 → rgb24, bgr24, rgba equal the reference`, () => {
     const w = 320, h = 6;
-    const src = noise(w * h * 1.5, 99);
+    const src = noiseBytes(w * h * 1.5, 99);
     for (const out of ['rgb24', 'bgr24', 'rgba']) {
       const got = convertFrame({ data: src, pixelFormat: fmt, width: w, height: h }, out);
       const want = reference(w, h, out, (x, y) => {
@@ -150,7 +137,7 @@ test('ALSA captures a raw file bit-exact through the file plugin', () => {
   const dir = mkdtempSync(join(tmpdir(), 'sf-arm64-alsa-'));
   try {
     const frames = 4800, channels = 2, bpf = 4;
-    const pcm = noise((frames + 4096) * bpf, 4242); // longer than the capture (see tools/fixtures/alsa/senseflow.conf)
+    const pcm = noiseBytes((frames + 4096) * bpf, 4242); // longer than the capture (see tools/fixtures/alsa/senseflow.conf)
     const infile = join(dir, 'in.raw');
     writeFileSync(infile, pcm);
     const info = alsa.open(`senseflow_file:INFILE=${infile}`, 48000, channels, 's16le', 256, 1024);

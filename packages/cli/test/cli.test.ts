@@ -1,29 +1,12 @@
 // Runs the built `senseflow` binary (packages/cli/dist/bin.js: `pnpm --filter @senseflow/cli... build` first).
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { deviceHolders, ExitCode } from '@senseflow/cli';
+import { BIN, run, tmp } from './helpers.js';
 
-const BIN = new URL('../dist/bin.js', import.meta.url).pathname;
-const tmp = (p: string) => mkdtempSync(join(tmpdir(), `sf-cli-${p}-`));
-
-/** Runs the binary without blocking the test worker (vitest needs its event loop). */
-function run(args: string[]): Promise<{ code: number | null; out: string; err: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.setEncoding('utf8').on('data', (s) => (out += s));
-    child.stderr.setEncoding('utf8').on('data', (s) => (err += s));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 120_000);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, out, err });
-    });
-  });
-}
 
 const noFfmpeg = spawnSync('sh', ['-c', 'command -v ffmpeg && command -v ffprobe'], { stdio: 'ignore' }).status !== 0 ? 'ffmpeg/ffprobe not installed (apt-get install ffmpeg)' : null;
 if (noFfmpeg && process.env.CI) throw new Error(noFfmpeg);

@@ -1,28 +1,10 @@
 // Runs the built `senseflow` binary (packages/cli/dist/bin.js) with MCAP output and MCAP input.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readMcapInfo, readMcapMessages } from '@senseflow/sinks';
-
-const BIN = new URL('../dist/bin.js', import.meta.url).pathname;
-const tmp = (p: string) => mkdtempSync(join(tmpdir(), `sf-cli-${p}-`));
-
-function run(args: string[]): Promise<{ code: number | null; out: string; err: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.setEncoding('utf8').on('data', (s) => (out += s));
-    child.stderr.setEncoding('utf8').on('data', (s) => (err += s));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 120_000);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, out, err });
-    });
-  });
-}
+import { BIN, run, tmp } from './helpers.js';
 
 describe('senseflow record --format mcap', { timeout: 120_000 }, () => {
   it('kill -9 during an MCAP recording leaves a file readable up to ≤ 1 s before the kill', async () => {

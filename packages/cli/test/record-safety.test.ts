@@ -1,44 +1,22 @@
 // `senseflow record` safety against the real thing: existing data, a second recorder, a read-only and a
 // full tmpfs (mounted here; needs root), a killed ffmpeg, an overloaded 1000 fps source, a closed pipe,
 // and `senseflow repair` after kill -9. Runs the built binary (packages/cli/dist/bin.js).
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ExitCode } from '@senseflow/cli';
 import { AUDIO_LIMITS } from '@senseflow/source-audio/limits';
 import { VIDEO_LIMITS } from '@senseflow/source-video/limits';
+import { BIN, run, sleep, start, tmp } from './helpers.js';
 
-const BIN = new URL('../dist/bin.js', import.meta.url).pathname;
-const tmp = (p: string) => mkdtempSync(join(tmpdir(), `sf-safe-${p}-`));
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const noFfmpeg = spawnSync('sh', ['-c', 'command -v ffmpeg && command -v ffprobe && command -v soxi'], { stdio: 'ignore' }).status !== 0 ? 'ffmpeg/ffprobe/sox not installed (apt-get install ffmpeg sox)' : null;
 const notRoot = process.getuid?.() !== 0 ? 'mounting a tmpfs needs root' : null;
 if ((noFfmpeg || notRoot) && process.env.CI) throw new Error(noFfmpeg ?? notRoot!);
 const why = (...r: (string | null)[]) => (r.some(Boolean) ? ` (skipped: ${r.filter(Boolean).join('; ')})` : '');
 
-function start(args: string[], opts: { detached?: boolean } = {}) {
-  const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], detached: opts.detached });
-  let out = '';
-  let err = '';
-  child.stdout.setEncoding('utf8').on('data', (s) => (out += s));
-  child.stderr.setEncoding('utf8').on('data', (s) => (err += s));
-  const timer = setTimeout(() => child.kill('SIGKILL'), 120_000);
-  const done = new Promise<number | null>((r) =>
-    child.on('close', (c) => {
-      clearTimeout(timer);
-      r(c);
-    }),
-  );
-  return { child, done, out: () => out, err: () => err };
-}
-async function run(args: string[]) {
-  const p = start(args);
-  const code = await p.done;
-  return { code, out: p.out(), err: p.err() };
-}
 async function until(cond: () => boolean, ms = 60_000) {
   for (const end = Date.now() + ms; Date.now() < end && !cond(); ) await sleep(50);
   expect(cond()).toBe(true);

@@ -1,15 +1,15 @@
 // Kernel tier: `senseflow record` against real drivers inside the test VM — vivid (camera), snd-aloop
 // (hw:Loopback subdevice 0 — the VM loads it with pcm_substreams=2 — fed by aplay) and real system stats — then ffprobe checks what was written.
 // Run: bash tools/kernel-vm/run-vitest.sh packages/cli/test/record.kernel.test.ts
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { listCameras } from '@senseflow/source-video';
 import { background } from '../../../tools/fixtures/processes.mjs';
+import { run } from './helpers.js';
 
-const BIN = new URL('../dist/bin.js', import.meta.url).pathname;
 const vivid = existsSync('/dev/video0') ? listCameras().find((c) => c.driver === 'vivid') : undefined;
 const missing = !process.env.IN_SENSEFLOW_VM
   ? 'not inside the test VM; run `bash tools/kernel-vm/run-vitest.sh`'
@@ -20,21 +20,10 @@ const missing = !process.env.IN_SENSEFLOW_VM
       : '';
 if (missing && process.env.CI) throw new Error(missing);
 
-/** Runs the CLI without blocking the test worker (vitest must keep answering its RPC). */
-function cli(args: string[], onStderr?: (all: string) => void): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    // Under TCG a worker takes tens of seconds to start: give sources 5 minutes to open.
-    const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, SENSEFLOW_REQUEST_TIMEOUT_MS: '300000' } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (x) => (stdout += x));
-    child.stderr.setEncoding('utf8').on('data', (x) => {
-      stderr += x;
-      onStderr?.(stderr);
-    });
-    const t = setTimeout(() => child.kill('SIGKILL'), 500_000);
-    child.on('close', (status) => (clearTimeout(t), resolve({ status, stdout, stderr })));
-  });
+/** Under TCG a worker takes tens of seconds to start: give sources 5 minutes to open. */
+async function cli(args: string[], onStderr?: (all: string) => void): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  const r = await run(args, { env: { ...process.env, SENSEFLOW_REQUEST_TIMEOUT_MS: '300000' }, killAfterMs: 500_000, onStderr });
+  return { status: r.code, stdout: r.out, stderr: r.err };
 }
 
 function probeJson(file: string, ...args: string[]) {

@@ -5,21 +5,11 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { start } from './helpers.js';
 
-const BIN = new URL('../dist/bin.js', import.meta.url).pathname;
 const missing = process.env.SENSEFLOW_PULSE_SERVER ? '' : 'no private PulseAudio; run through tools/fixtures/with-userspace-audio.sh (needs pulseaudio, pulseaudio-utils, libasound2-plugins)';
 if (missing && process.env.CI) throw new Error(missing);
 const SINK = process.env.SENSEFLOW_PULSE_SINK ?? 'senseflow_null';
-
-function start(args: string[]) {
-  const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  child.stdout.setEncoding('utf8').on('data', (s) => (out += s));
-  child.stderr.setEncoding('utf8').on('data', (s) => (err += s));
-  const done = new Promise<number | null>((r) => child.on('close', r));
-  return { child, done, out: () => out, err: () => err };
-}
 
 function exec(cmd: string, args: string[]): Promise<number | null> {
   return new Promise((r) => spawn(cmd, args, { stdio: 'ignore' }).on('close', r));

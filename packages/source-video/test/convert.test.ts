@@ -5,23 +5,9 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { NativeError } from '@senseflow/core';
 import { convertFrame } from '@senseflow/source-video';
+import { noiseBytes } from '../../../tools/fixtures/noise.mjs';
 
 // ---- references -----------------------------------------------------------------------------------
-
-/** Deterministic noise (xorshift32), so failures reproduce. */
-function noise(n: number, seed = 12345): Uint8Array {
-  const out = new Uint8Array(n);
-  let x = seed >>> 0 || 1;
-  for (let i = 0; i < n; i++) {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    out[i] = x & 0xff;
-  }
-  return out;
-}
 
 const clamp = (v: number) => Math.min(255, Math.max(0, Math.round(v)));
 
@@ -67,7 +53,7 @@ const W = 64;
 const H = 36;
 
 describe('YUV conversions (native kernels vs a JS reference)', () => {
-  const yuyv = noise(W * H * 2);
+  const yuyv = noiseBytes(W * H * 2);
 
   it('yuyv → rgb24 within ±1 of the reference, on noise', () => {
     const rgb = convertFrame({ data: yuyv, pixelFormat: 'yuyv', width: W, height: H }, 'rgb24');
@@ -91,7 +77,7 @@ describe('YUV conversions (native kernels vs a JS reference)', () => {
     const h = 3;
     for (const [fmt, order] of [['yuyv', [0, 1, 2, 3]], ['uyvy', [1, 0, 3, 2]]] as const) {
       const stride = Math.ceil(w / 2) * 4;
-      const src = noise(stride * h, w * 7 + 1);
+      const src = noiseBytes(stride * h, w * 7 + 1);
       const ref = ref422(src, w, h, stride, [...order] as [number, number, number, number]);
       const rgb = convertFrame({ data: src, pixelFormat: fmt, width: w, height: h }, 'rgb24');
       expect(maxDiff(rgb, ref)).toBeLessThanOrEqual(1);
@@ -109,20 +95,20 @@ describe('YUV conversions (native kernels vs a JS reference)', () => {
   });
 
   it('uyvy → rgb24 within ±1', () => {
-    const src = noise(W * H * 2, 99);
+    const src = noiseBytes(W * H * 2, 99);
     const rgb = convertFrame({ data: src, pixelFormat: 'uyvy', width: W, height: H }, 'rgb24');
     expect(maxDiff(rgb, ref422(src, W, H, W * 2, [1, 0, 3, 2]))).toBeLessThanOrEqual(1);
   });
 
   it('honours a padded source stride', () => {
     const stride = W * 2 + 32;
-    const src = noise(stride * H, 7);
+    const src = noiseBytes(stride * H, 7);
     const rgb = convertFrame({ data: src, pixelFormat: 'yuyv', width: W, height: H, stride }, 'rgb24');
     expect(maxDiff(rgb, ref422(src, W, H, stride, [0, 1, 2, 3]))).toBeLessThanOrEqual(1);
   });
 
   it('nv12 / nv21 → rgb24 within ±1, nv12 → gray8 is the luma plane', () => {
-    const src = noise((W * H * 3) / 2, 5);
+    const src = noiseBytes((W * H * 3) / 2, 5);
     expect(maxDiff(convertFrame({ data: src, pixelFormat: 'nv12', width: W, height: H }, 'rgb24'), refNv12(src, W, H))).toBeLessThanOrEqual(1);
     expect(maxDiff(convertFrame({ data: src, pixelFormat: 'nv21', width: W, height: H }, 'rgb24'), refNv12(src, W, H, true))).toBeLessThanOrEqual(1);
     expect(Array.from(convertFrame({ data: src, pixelFormat: 'nv12', width: W, height: H }, 'gray8'))).toEqual(Array.from(src.subarray(0, W * H)));
@@ -174,7 +160,7 @@ describe('agreement with OpenCV', () => {
   it.skipIf(!hasCv2)('yuyv → rgb24 equals cv2.COLOR_YUV2RGB_YUYV within ±1 on noise (skipped without python3-opencv)', () => {
     const w = 320;
     const h = 240;
-    const src = noise(w * h * 2, 2024);
+    const src = noiseBytes(w * h * 2, 2024);
     const dir = mkdtempSync(join(tmpdir(), 'sf-cv-'));
     try {
       writeFileSync(join(dir, 'in.yuyv'), src);
