@@ -69,7 +69,7 @@ describe('Foxglove WebSocket server', { timeout: 60_000 }, () => {
     await sleep(300);
     (ws as unknown as { _socket: { pause(): void } })._socket.pause();
     await sleep(2500);
-    const [st] = server.clientStats();
+    const [st] = await server.clientStats();
     expect(st.dropped['/video']).toBeGreaterThan(10);
     expect(st.sent['/video']).toBeGreaterThan(0);
     client.close();
@@ -85,7 +85,7 @@ describe('Foxglove WebSocket server', { timeout: 60_000 }, () => {
       ws.on('error', () => resolve(-1));
     });
     expect(refused).toBe(401);
-    expect(server.rejected.unauthorized).toBe(1);
+    expect((await server.rejected()).unauthorized).toBe(1);
     const { got } = await collectFoxglove(`${server.url}/?token=s3cret`, 800);
     expect(got.get('/video')!.length).toBeGreaterThan(2);
   });
