@@ -9,6 +9,7 @@ import { serveFoxglove } from '@senseflow/net';
 import { collectFoxglove } from './foxglove-helpers.js';
 
 const COUNTER = new URL('../../sinks/test/fixtures/counter-records.mjs', import.meta.url);
+const GAPPY = new URL('../../sinks/test/fixtures/gappy-records.mjs', import.meta.url);
 const closing: { close(): Promise<unknown> }[] = [];
 afterEach(async () => {
   await Promise.allSettled(closing.splice(0).map((c) => c.close()));
@@ -73,6 +74,26 @@ describe('Foxglove WebSocket server', { timeout: 60_000 }, () => {
     expect(st.dropped['/video']).toBeGreaterThan(10);
     expect(st.sent['/video']).toBeGreaterThan(0);
     client.close();
+  });
+
+  it('/NAME/drops counts the losses the ring records; /NAME/events carries the source\'s events', async () => {
+    // 60 records at 50 Hz; after seq 10 and 30 the "driver" loses 4 and 6 items (seq jumps, counted in the ring).
+    const src = keep(await openSource(GAPPY, { hz: 50, count: 60, gaps: { 10: 4, 30: 6 } }, { autoStart: false }));
+    const server = keep(await serveFoxglove({ sources: { g: src as Source }, port: 0, dropsIntervalMs: 100 }));
+    const collecting = collectFoxglove(server.url, 3500);
+    await sleep(500); // subscribed by now: the server reads the ring from here on
+    await src.start();
+    const { got } = await collecting;
+    const json = (t: string) => (got.get(t) ?? []).map((m) => JSON.parse(new TextDecoder().decode(bytes(m.data))) as Record<string, unknown>);
+    const records = json('/g');
+    expect(records.length).toBe(60); // every committed record, none lost to the server
+    expect(records.map((r) => r.n)).toEqual(records.map((r) => r.seq));
+    const drops = json('/g/drops');
+    expect(drops.length).toBeGreaterThan(0);
+    expect(drops.every((d) => d.cause === 'driver')).toBe(true);
+    expect(drops.reduce((a, d) => a + (d.count as number), 0)).toBe(10);
+    expect(drops.at(-1)!.total).toBe(10);
+    expect(json('/g/events').map((e) => e.type)).toContain('started');
   });
 
   it('loopback by default; off loopback a token is required and checked', async () => {
