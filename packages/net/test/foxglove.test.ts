@@ -96,6 +96,28 @@ describe('Foxglove WebSocket server', { timeout: 60_000 }, () => {
     expect(json('/g/events').map((e) => e.type)).toContain('started');
   });
 
+  it('bad options are typed errors naming the parameter; maxClients refuses the next client with 503', async () => {
+    const video = keep(await openTestPattern({ width: 64, height: 48, fps: 10 }));
+    await expect(serveFoxglove({ sources: {} })).rejects.toMatchObject({ code: 'EINVAL', parameter: 'sources' });
+    await expect(serveFoxglove({ sources: { video }, port: 70000 })).rejects.toMatchObject({ code: 'EINVAL', parameter: 'port' });
+    await expect(serveFoxglove({ sources: { video }, port: 0, maxClients: 0 })).rejects.toMatchObject({ code: 'EINVAL', parameter: 'maxClients' });
+    await expect(serveFoxglove({ sources: { video }, port: 0, highWaterBytes: -1 })).rejects.toMatchObject({ code: 'EINVAL', parameter: 'highWaterBytes' });
+    const server = keep(await serveFoxglove({ sources: { video }, port: 0, maxClients: 1 }));
+    const first = collectFoxglove(server.url, 1500);
+    await sleep(500);
+    const status = await new Promise<number>((resolve) => {
+      const ws = new WebSocket(server.url, [FoxgloveClient.SUPPORTED_SUBPROTOCOL]);
+      ws.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
+      ws.on('open', () => (ws.close(), resolve(101)));
+      ws.on('error', () => resolve(-1));
+    });
+    expect(status).toBe(503);
+    expect(await server.rejected()).toEqual({ 'too-many-clients': 1 });
+    expect((await first).got.get('/video')!.length).toBeGreaterThan(2); // the admitted client was served throughout
+    await server.close();
+    await expect(server.clientStats()).rejects.toMatchObject({ name: 'InvalidStateError' });
+  });
+
   it('loopback by default; off loopback a token is required and checked', async () => {
     const video = keep(await openTestPattern({ width: 64, height: 48, fps: 10 }));
     await expect(serveFoxglove({ sources: { video }, host: '0.0.0.0', port: 0 })).rejects.toMatchObject({ code: 'EINVAL', parameter: 'token' });
