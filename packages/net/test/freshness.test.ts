@@ -2,11 +2,11 @@
 import { connect as tcpConnect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
-import { monotonicNs, type AudioSource, type VideoSource } from '@senseflow/core';
+import { monotonicNs, type AudioSource, type VideoFrame, type VideoSource } from '@senseflow/core';
 import { openTestPattern } from '@senseflow/source-video';
 import { openTone } from '@senseflow/source-audio';
-import { Acker, decodeMessage, FrameParser, jsonMessage, MsgType, NET_HEADER_BYTES, parseJson, serve, writeHeader, type AckCadence, type Message, type NetServer } from '@senseflow/net';
-import { sleep, tcpClient } from './helpers.js';
+import { Acker, connect, decodeMessage, FrameParser, jsonMessage, MsgType, NET_HEADER_BYTES, parseJson, serve, writeHeader, type AckCadence, type Message, type NetServer, type RemoteSource } from '@senseflow/net';
+import { sleep, tcpClient, until } from './helpers.js';
 
 describe('freshness', () => {
   let cam: VideoSource;
@@ -70,6 +70,32 @@ describe('freshness', () => {
     } finally {
       await heavy.close();
       await big.close();
+    }
+  });
+
+  it('a fast acking client is not throttled: connect() (which acks) is sent as many raw 720p frames as a non-acking one', async () => {
+    // 1280×720 rgb24 (2.7 MB a frame) at 60 fps: 166 MB/s to each of two clients, measured in frames, not time.
+    const hd = (await openTestPattern({ width: 1280, height: 720, fps: 60, pixelFormat: 'rgb24' })) as VideoSource;
+    const srv = await serve({ sources: { cam: hd }, port: 0, dashboard: false });
+    const url = `tcp://127.0.0.1:${srv.address.port}`;
+    const acking = (await connect(url, { stream: 'cam' })) as RemoteSource<VideoFrame>;
+    const plain = (await connect(url, { stream: 'cam', ack: false })) as RemoteSource<VideoFrame>;
+    try {
+      const from = hd.latest()?.seq ?? 0n;
+      await until(() => (hd.latest()?.seq ?? 0n) >= from + 180n, 30_000, '180 source frames');
+      const clients = (await srv.clientStats()) as { flow: { acks: number; windowBytes: number } | null; streams: { cam: { sent: number } } }[];
+      const a = clients.find((c) => c.flow)!;
+      const p = clients.find((c) => !c.flow)!;
+      console.log('fast clients:', JSON.stringify({ acking: { sent: a.streams.cam.sent, flow: a.flow }, nonAcking: { sent: p.streams.cam.sent } }));
+      expect(a.flow!.acks).toBeGreaterThan(0); // connect()'s receive worker does ack
+      expect(a.flow!.windowBytes).toBeGreaterThan(2 * 1280 * 720 * 3); // the window grew well past one frame
+      expect(a.streams.cam.sent).toBeGreaterThanOrEqual(Math.floor(0.9 * p.streams.cam.sent));
+      expect(a.streams.cam.sent).toBeGreaterThan(100);
+    } finally {
+      await acking.close();
+      await plain.close();
+      await srv.close();
+      await hd.close();
     }
   });
 });
@@ -206,6 +232,40 @@ describe('protocol strictness', () => {
     expect(errorOf(ms).code).toBe('protocol');
     const hello = Buffer.from(jsonMessage(MsgType.HELLO, {}, 3));
     expect(errorOf(await exchange([hello])).message).toMatch(/stream id must be 0/);
+  });
+
+  it('a malformed, unasked-for, oversized or backwards ACK is a protocol ERROR', async () => {
+    const hello = (ack: unknown) => Buffer.from(jsonMessage(MsgType.HELLO, { ack }));
+    const ack = (n: bigint, over: { stream?: number; payloadBytes?: number } = {}) => {
+      const b = Buffer.alloc(NET_HEADER_BYTES + (over.payloadBytes ?? 0));
+      writeHeader(b, { type: MsgType.ACK, seq: n, stream: over.stream ?? 0, payloadBytes: over.payloadBytes ?? 0 });
+      return b;
+    };
+    // STREAMS alone is well over 56 bytes, so an ACK of 56 is valid here; the next one goes back.
+    const cases: [Buffer[], RegExp][] = [
+      [[hello(true), ack(56n), ack(10n)], /goes backwards/],
+      [[hello(true), ack(1n << 40n)], /only \d+ were sent/],
+      [[hello(true), ack(2n ** 64n - 1n)], /only \d+ were sent/],
+      [[hello(true), ack(0n, { payloadBytes: 8 })], /no payload and stream id 0/],
+      [[hello(true), ack(0n, { stream: 1 })], /no payload and stream id 0/],
+      [[hello(false), ack(0n)], /did not ask for flow control/],
+      [[Buffer.from(jsonMessage(MsgType.HELLO, {})), ack(0n)], /did not ask for flow control/],
+      [[hello('yes')], /`ack` must be true or false/],
+      [[ack(0n)], /expected HELLO first/],
+    ];
+    for (const [bytes, why] of cases) {
+      const e = errorOf(await exchange(bytes));
+      expect(e.code).toBe('protocol');
+      expect(e.message).toMatch(why);
+    }
+    // A valid ACK is accepted: the connection keeps streaming (STREAMS says how to ack).
+    const ok = await tcpClient(server.address.port, { ack: true });
+    const streams = JSON.parse(Buffer.from((await ok.next(MsgType.STREAMS)).payload).toString()) as { ack: { intervalMs: number; bytes: number } };
+    expect(streams.ack).toEqual({ intervalMs: expect.any(Number), bytes: expect.any(Number) });
+    ok.socket.write(ack(56n));
+    await ok.next(MsgType.VIDEO);
+    expect(ok.json(MsgType.ERROR)).toEqual([]);
+    ok.socket.destroy();
   });
 
   it('an empty `streams` list is a protocol error', async () => {
