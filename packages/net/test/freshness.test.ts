@@ -1,4 +1,5 @@
 // Freshness for slow and late clients, and the protocol's strict cases, against a real server on loopback.
+import { spawn } from 'node:child_process';
 import { connect as tcpConnect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
@@ -268,6 +269,11 @@ describe('protocol strictness', () => {
     ok.socket.destroy();
   });
 
+  it('flow-control options are validated: serve `flowControl` and connect `ack` take booleans (typed errors naming them)', async () => {
+    await expect(serve({ sources: { cam }, port: 0, dashboard: false, flowControl: 'yes' as unknown as boolean })).rejects.toMatchObject({ name: 'InvalidOptionError', message: expect.stringMatching(/flowControl/) });
+    await expect(connect(`tcp://127.0.0.1:${server.address.port}`, { ack: 1 as unknown as boolean })).rejects.toMatchObject({ name: 'InvalidOptionError', message: expect.stringMatching(/\back\b/) });
+  });
+
   it('an empty `streams` list is a protocol error', async () => {
     expect(errorOf(await exchange([Buffer.from(jsonMessage(MsgType.HELLO, { streams: [] }))])).message).toMatch(/non-empty list/);
   });
@@ -298,4 +304,33 @@ describe('protocol strictness', () => {
     const err = msgs.find((m) => m.type === MsgType.ERROR);
     expect(err && JSON.parse(Buffer.from(err.payload).toString()).code).toBe('too-large');
   });
+});
+
+describe('senseflow serve: flow control on by default, --no-flow-control turns it off', { timeout: 60_000 }, () => {
+  const BIN = new URL('../../cli/dist/bin.js', import.meta.url).pathname;
+  for (const off of [false, true]) {
+    it(off ? 'with --no-flow-control a client asking for ack is fed as a non-acking one' : 'STREAMS offers the ACK cadence to a client that asks', async () => {
+      const child = spawn(process.execPath, [BIN, 'serve', '--video', 'test', '--size', '160x120', '--port', '0', '--duration', '20', ...(off ? ['--no-flow-control'] : [])], { stdio: ['ignore', 'pipe', 'pipe'] });
+      try {
+        let out = '';
+        const port = await new Promise<number>((resolve, reject) => {
+          const t = setTimeout(() => reject(new Error(`no tcp:// line: ${out}`)), 30_000);
+          child.stdout.on('data', (b) => {
+            out += b;
+            const m = /tcp:\/\/[^\s:]+:(\d+)/.exec(out);
+            if (m) clearTimeout(t), resolve(Number(m[1]));
+          });
+          child.on('exit', (code) => reject(new Error(`serve exited ${code}: ${out}`)));
+        });
+        const c = await tcpClient(port, { ack: true, streams: ['video'] });
+        const streams = JSON.parse(Buffer.from((await c.next(MsgType.STREAMS)).payload).toString()) as { ack?: unknown };
+        if (off) expect(streams.ack).toBeUndefined();
+        else expect(streams.ack).toMatchObject({ intervalMs: expect.any(Number), bytes: expect.any(Number) });
+        await c.next(MsgType.VIDEO);
+        c.socket.destroy();
+      } finally {
+        child.kill('SIGINT');
+      }
+    });
+  }
 });
