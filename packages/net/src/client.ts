@@ -132,11 +132,6 @@ export class NetClient {
     this.flush();
   }
 
-  /** Whether this connection sends ACKs (flow control). */
-  get acking(): boolean {
-    return this.flow !== null;
-  }
-
   /** An ACK: `consumed` bytes of our messages were consumed. Throws a ProtocolError for one we did not ask for, or a bad count. */
   onAck(consumed: bigint): void {
     if (!this.flow) throw new ProtocolError('ACK from a connection that did not ask for flow control (HELLO `ack: true`)');
