@@ -4,15 +4,18 @@
 point for non-Node consumers.
 
     python3 tools/protocol-client.py tcp://127.0.0.1:8080 [--token T] [--stream cam] [--video jpeg|raw]
-                                     [--frames N] [--seconds S] [--dump DIR]
+                                     [--frames N] [--seconds S] [--dump DIR] [--no-ack]
 
 Prints one JSON line per received item (video frames: seq, captureNs, size, decoded image shape; audio
 chunks; records; gaps; errors), then a summary line. --dump DIR writes each decoded video frame as
-DIR/frame-SEQ.ppm (RGB) so other tools can check the pixels.
+DIR/frame-SEQ.ppm (RGB) so other tools can check the pixels. It asks for flow control (HELLO "ack": true)
+and acknowledges what it consumed as docs/protocol.md says, so its frames stay fresh however slowly it
+reads; --no-ack makes it a non-acking client.
 """
 import argparse
 import json
 import os
+import select
 import socket
 import struct
 import sys
@@ -28,7 +31,7 @@ except ImportError:  # decoding is optional: frames are still counted
 MAGIC = b"SFN1"
 HEADER = struct.Struct("<4sBBHIIQqQIIII")  # 56 bytes, little-endian (docs/protocol.md, "Message layout")
 assert HEADER.size == 56
-HELLO, STREAMS, VIDEO, AUDIO, RECORDS, GAP, STATS, ERROR, PING = range(1, 10)
+HELLO, STREAMS, VIDEO, AUDIO, RECORDS, GAP, STATS, ERROR, PING, ACK = range(1, 11)
 MAX_PAYLOAD = 256 * 1024 * 1024
 SAMPLE_DTYPES = {1: "<i2", 2: "<i4", 3: "<f4"}
 
@@ -37,8 +40,28 @@ def fourcc(code):
     return bytes([code & 0xFF, (code >> 8) & 0xFF, (code >> 16) & 0xFF, (code >> 24) & 0xFF]).decode("ascii", "replace")
 
 
-def message(msg_type, payload=b"", stream=0):
-    return HEADER.pack(MAGIC, msg_type, 56, stream, len(payload), 0, 0, 0, 0, 0, 0, 0, 0) + payload
+def message(msg_type, payload=b"", stream=0, seq=0):
+    return HEADER.pack(MAGIC, msg_type, 56, stream, len(payload), 0, seq, 0, 0, 0, 0, 0, 0) + payload
+
+
+class Acker:
+    """Flow control, client side (docs/protocol.md, "Flow control"): counts the bytes of server messages
+    consumed and sends ACK (seq = that count) when `bytes` are unacknowledged, when `interval_ms` passed
+    since the oldest unacknowledged byte, or before blocking on a read (nothing more is waiting)."""
+
+    def __init__(self, sock, cadence, consumed):
+        self.sock, self.interval, self.bytes = sock, cadence["intervalMs"] / 1000.0, cadence["bytes"]
+        self.consumed, self.acked, self.since, self.sent = consumed, 0, time.monotonic(), 0
+
+    def consume(self, n):
+        if self.consumed == self.acked:
+            self.since = time.monotonic()
+        self.consumed += n
+        due = self.consumed - self.acked >= self.bytes or time.monotonic() - self.since >= self.interval
+        if due or not select.select([self.sock], [], [], 0)[0]:
+            self.sock.sendall(message(ACK, seq=self.consumed))
+            self.acked = self.consumed
+            self.sent += 1
 
 
 def read_exactly(sock, n):
@@ -60,7 +83,7 @@ def read_message(sock):
         raise ValueError("bad magic")
     if header_bytes != 56:
         raise ValueError(f"header size {header_bytes}")
-    if not 1 <= msg_type <= 9:
+    if not 1 <= msg_type <= 10:
         raise ValueError(f"unknown message type {msg_type}")
     if length > MAX_PAYLOAD:
         raise ValueError(f"payload of {length} bytes is over the limit")
@@ -104,6 +127,7 @@ def main():
     ap.add_argument("--frames", type=int, default=10, help="stop after this many video frames")
     ap.add_argument("--seconds", type=float, default=10.0, help="stop after this long")
     ap.add_argument("--dump", help="directory to write decoded frames into (PPM)")
+    ap.add_argument("--no-ack", action="store_true", help="do not ask for flow control (a non-acking client)")
     a = ap.parse_args()
 
     if not a.url.startswith("tcp://"):
@@ -112,7 +136,7 @@ def main():
     if a.dump:
         os.makedirs(a.dump, exist_ok=True)
     sock = socket.create_connection((host.strip("[]"), int(port)), timeout=10)
-    hello = {"video": a.video}
+    hello = {"video": a.video, "ack": not a.no_ack}
     if a.token:
         hello["token"] = a.token
     if a.stream:
@@ -124,11 +148,20 @@ def main():
     end = time.monotonic() + a.seconds
     last_ping = time.monotonic()
     status = 0
+    consumed = 0
+    acker = None
     while time.monotonic() < end and counts["video"] < a.frames:
         m = read_message(sock)
         t = m["type"]
+        # Bytes of server messages consumed, headers included; counted from the first byte of the connection.
+        if acker:
+            acker.consume(56 + len(m["payload"]))
+        else:
+            consumed += 56 + len(m["payload"])
         if t == STREAMS:
             body = json.loads(m["payload"])
+            if "ack" in body:  # the server agreed to flow control: from now on, acknowledge
+                acker = Acker(sock, body["ack"], consumed)
             names = {s["id"]: s["name"] for s in body["streams"]}
             emit({"kind": "streams", "streams": [{k: s[k] for k in ("id", "name", "kind", "encoding")} for s in body["streams"]]})
         elif t == VIDEO:
@@ -156,7 +189,7 @@ def main():
             sock.sendall(message(PING))
             last_ping = time.monotonic()
     sock.close()
-    emit({"kind": "summary", **counts, "opencv": cv2 is not None})
+    emit({"kind": "summary", **counts, "acks": acker.sent if acker else 0, "opencv": cv2 is not None})
     return status
 
 

@@ -8,10 +8,16 @@
  * older than `maxAgeMs` (by capture time) is handed to its socket — older queued items are dropped and
  * reported as a GAP — and nothing more is written while the oldest byte waiting in its socket buffer has
  * waited half of maxAge, so a slow reader's backlog stays that deep in time instead of megabytes deep.
+ *
+ * A client that acknowledges what it consumed (HELLO `ack: true`, then ACK messages; flow.ts) is held to a
+ * window of bytes in flight sized by its measured drain rate, so the kernel's buffers between us cannot hold
+ * more than a share of maxAge either; items are handed to its socket only while they are at most
+ * `maxAgeMs × SEND_AGE_SHARE` old. Together an item reaches such a client within maxAgeMs of its capture.
  */
 import { monotonicNs, type Logger } from '@senseflow/core';
 import { messageBytes, type BuiltMessage, type StreamFeed } from './feed.js';
-import { jsonMessage, MsgType } from './codec.js';
+import { HEADER_BYTES, jsonMessage, MsgType, ProtocolError } from './codec.js';
+import { FlowWindow, SEND_AGE_SHARE } from './flow.js';
 import type { Transport } from './transport.js';
 
 export type VideoMode = 'raw' | 'jpeg';
@@ -47,6 +53,9 @@ export interface ClientLimits {
   maxAgeMs: number;
 }
 
+/** A bound on a GAP message's size: what must fit in the window before one is written. */
+const GAP_BYTES = HEADER_BYTES + 160;
+
 export class NetClient {
   state: 'hello' | 'streaming' | 'closed' = 'hello';
   readonly connectedAt = Date.now();
@@ -56,7 +65,10 @@ export class NetClient {
   /** Messages in the socket buffer: cumulative byte position where each ends, and when it was written. */
   private readonly inBuffer: { end: number; at: number }[] = [];
   private readonly streams = new Map<number, StreamState>();
-  private readonly maxAgeNs: bigint;
+  /** The oldest capture time (as an age) handed to the socket: maxAge, or its send share with flow control. */
+  private maxAgeNs: bigint;
+  /** Set when the client acknowledges what it consumed (HELLO `ack: true`). */
+  private flow: FlowWindow | null = null;
 
   constructor(
     readonly id: number,
@@ -71,8 +83,12 @@ export class NetClient {
     });
   }
 
-  /** Starts streaming `feeds` to this client; `firstSeq` is what its STREAMS announced per stream id. */
-  subscribe(feeds: StreamFeed[], video: VideoMode, firstSeq: Map<number, bigint>): void {
+  /** Starts streaming `feeds` to this client; `firstSeq` is what its STREAMS announced per stream id; `ack`: it sends ACKs. */
+  subscribe(feeds: StreamFeed[], video: VideoMode, firstSeq: Map<number, bigint>, ack = false): void {
+    if (ack) {
+      this.flow = new FlowWindow(this.limits.maxAgeMs);
+      this.maxAgeNs = BigInt(Math.round(this.limits.maxAgeMs * SEND_AGE_SHARE * 1e6));
+    }
     for (const feed of feeds) {
       let mode: VideoMode | null = null;
       if (feed.spec.kind === 'video') {
@@ -92,7 +108,7 @@ export class NetClient {
   offerVideo(feed: StreamFeed, mode: VideoMode, m: BuiltMessage | null): void {
     const s = this.streams.get(feed.id);
     if (!s || s.mode !== mode) return;
-    if (!this.ready()) {
+    if (!this.ready(this.videoBytes(s, m))) {
       s.pending = true;
       return;
     }
@@ -104,7 +120,7 @@ export class NetClient {
   offerContinuous(feed: StreamFeed, m: BuiltMessage): void {
     const s = this.streams.get(feed.id);
     if (!s) return;
-    if (s.queue.length === 0 && s.unreported === 0 && this.ready()) {
+    if (s.queue.length === 0 && s.unreported === 0 && this.ready(messageBytes(m))) {
       this.write(m.msg);
       s.lastSent = m.seq;
       s.sent++;
@@ -113,6 +129,14 @@ export class NetClient {
     s.queue.push(m);
     s.queueBytes += messageBytes(m);
     while (s.queueBytes > this.limits.queueBytes && s.queue.length > 1) this.dropOldest(s, 'slow-client');
+    this.flush();
+  }
+
+  /** An ACK: `consumed` bytes of our messages were consumed. Throws a ProtocolError for one we did not ask for, or a bad count. */
+  onAck(consumed: bigint): void {
+    if (!this.flow) throw new ProtocolError('ACK from a connection that did not ask for flow control (HELLO `ack: true`)');
+    this.flow.onAck(consumed, this.sentBytes);
+    this.lastProgressAt = Date.now();
     this.flush();
   }
 
@@ -131,7 +155,8 @@ export class NetClient {
     for (const s of this.streams.values()) {
       // Items older than the client's maximum age are dropped (and reported), never sent late.
       while (s.queue.length > 0 && s.queue[0].captureNs < oldest && s.feed.spec.kind === 'audio') this.dropOldest(s, 'too-old');
-      while (this.ready() && (s.queue.length > 0 || s.unreported > 0)) {
+      while (s.queue.length > 0 || s.unreported > 0) {
+        if (!this.ready(s.unreported > 0 ? GAP_BYTES : messageBytes(s.queue[0]))) break;
         if (s.unreported > 0) {
           const unit = s.feed.spec.kind === 'audio' ? 'frames' : 'items';
           this.write(jsonMessage(MsgType.GAP, { stream: s.feed.id, lost: s.unreported, unit, cause: s.cause, nextSeq: String(s.queue[0]?.seq ?? s.lastSent + 1n) }, s.feed.id));
@@ -146,7 +171,7 @@ export class NetClient {
       }
     }
     for (const s of this.streams.values()) {
-      if (!s.pending || !this.ready()) continue;
+      if (!s.pending || !this.ready(this.videoBytes(s, null))) continue;
       const m = s.mode === 'jpeg' ? s.feed.latestJpeg : s.feed.currentRaw();
       if (m) this.sendVideo(s, m);
     }
@@ -176,6 +201,7 @@ export class NetClient {
       sentBytes: this.sentBytes,
       bufferedBytes: this.transport.buffered(),
       backlogAgeMs: Math.round(this.backlogAgeMs()),
+      flow: this.flow ? this.flow.stats(this.sentBytes) : null,
       streams,
     };
   }
@@ -197,9 +223,20 @@ export class NetClient {
     if (this.transport.buffered() > 0) this.inBuffer.push({ end: this.sentBytes, at: performance.now() });
   }
 
-  private ready(): boolean {
+  /** Whether a message of `bytes` may be written now: the flow window (acking clients), then the socket backlog. */
+  private ready(bytes: number): boolean {
+    if (this.flow && !this.flow.allows(this.sentBytes, bytes)) return false;
     const buffered = this.transport.buffered();
     return buffered === 0 || (buffered < this.limits.highWaterBytes && this.backlogAgeMs() < this.limits.maxAgeMs / 2);
+  }
+
+  /** A video message's size before it is built: the one offered, the raw frame's size from the spec, or the last one sent. */
+  private videoBytes(s: StreamState, m: BuiltMessage | null): number {
+    if (m) return messageBytes(m);
+    const spec = s.feed.spec;
+    if (s.mode === 'raw' && spec.kind === 'video' && !s.feed.passthrough) return HEADER_BYTES + spec.stride * spec.height;
+    const last = s.mode === 'jpeg' ? s.feed.latestJpeg : s.feed.latestRaw;
+    return last ? messageBytes(last) : 0;
   }
 
   private dropOldest(s: StreamState, cause: GapCause): void {
@@ -218,8 +255,8 @@ export class NetClient {
     s.pending = false;
     // Never older than announced (a JPEG encoded for an earlier client), never sent twice, never too old.
     if (m.seq < s.floor || m.seq <= s.lastSent) return;
-    if (m.captureNs < monotonicNs() - this.maxAgeNs) {
-      s.pending = true; // wait for a fresh one
+    if (m.captureNs < monotonicNs() - this.maxAgeNs || (this.flow && !this.flow.allows(this.sentBytes, messageBytes(m)))) {
+      s.pending = true; // wait for a fresh one, or for room in the window
       return;
     }
     if (s.lastSent >= 0n && m.seq > s.lastSent + 1n) s.dropped += Number(m.seq - s.lastSent - 1n);

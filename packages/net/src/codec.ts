@@ -20,7 +20,8 @@
  * 48   4   f2   video: stride     audio: rate
  * 52   4   f3   video: FourCC     audio: sample format code (1 s16le, 2 s32le, 3 f32le)
  * ```
- * Control messages (HELLO, STREAMS, GAP, STATS, ERROR) carry UTF-8 JSON payloads; PING has none.
+ * Control messages (HELLO, STREAMS, GAP, STATS, ERROR) carry UTF-8 JSON payloads; PING and ACK have none
+ * (ACK's count is in `seq`).
  */
 import { IOError } from '@senseflow/core';
 
@@ -29,7 +30,7 @@ export const PROTOCOL_VERSION = 1;
 export const HEADER_BYTES = 56;
 
 export const MsgType = {
-  /** client → server, JSON: `{ token?, streams?, video?: 'jpeg' | 'raw' }`. Must be first. */
+  /** client → server, JSON: `{ token?, streams?, video?: 'jpeg' | 'raw', ack?: boolean }`. Must be first. */
   HELLO: 1,
   /** server → client, JSON: `{ version, streams: [{ id, name, kind, encoding, firstSeq, spec }], limits }`. */
   STREAMS: 2,
@@ -44,9 +45,11 @@ export const MsgType = {
   ERROR: 8,
   /** either way, empty: keep-alive. */
   PING: 9,
+  /** client → server, empty, `seq` = bytes of server messages consumed so far (flow control; only if STREAMS had `ack`). */
+  ACK: 10,
 } as const;
 export type MsgTypeCode = (typeof MsgType)[keyof typeof MsgType];
-const MAX_TYPE = 9;
+const MAX_TYPE = 10;
 
 export interface Header {
   type: MsgTypeCode;
@@ -144,6 +147,65 @@ export function jsonMessage(type: MsgTypeCode, body: unknown, stream = 0): Uint8
 /** A message with no payload (PING). */
 export function emptyMessage(type: MsgTypeCode, stream = 0): Uint8Array {
   return allocMessage({ type, stream }, 0);
+}
+
+/** An ACK: `consumed` bytes of server messages (headers included) consumed since the connection opened. */
+export function ackMessage(consumed: number): Uint8Array {
+  return allocMessage({ type: MsgType.ACK, seq: BigInt(consumed) }, 0);
+}
+
+/** The ACK cadence a server asks for in STREAMS (`ack`), when the client's HELLO had `ack: true`. */
+export interface AckCadence {
+  /** Acknowledge at most this long after consuming a byte. */
+  intervalMs: number;
+  /** …and as soon as this many bytes are unacknowledged. */
+  bytes: number;
+}
+
+/**
+ * The client side of flow control: counts bytes of server messages as the application consumes them and
+ * sends an ACK per the server's cadence — by bytes and by time, never per message, so a client reading
+ * gigabytes a second sends a few hundred small messages a second and a slow one acks within `intervalMs`.
+ * Timers are armed only while something is unacknowledged (an idle connection never wakes).
+ */
+export class Acker {
+  private consumed = 0;
+  private acked = 0;
+  private timer: ReturnType<typeof setTimeout> | null = null;
+
+  constructor(
+    private readonly send: (m: Uint8Array) => void,
+    private readonly cadence: AckCadence,
+  ) {
+    if (!(cadence.intervalMs > 0) || !(cadence.bytes > 0)) throw new ProtocolError('STREAMS `ack` must have a positive `intervalMs` and `bytes`', { cadence });
+  }
+
+  /** Bytes consumed so far (what the next ACK says). */
+  get consumedBytes(): number {
+    return this.consumed;
+  }
+
+  /** `n` more bytes of server messages were consumed. */
+  consume(n: number): void {
+    this.consumed += n;
+    if (this.consumed - this.acked >= this.cadence.bytes) this.flush();
+    else if (this.timer === null) this.timer = setTimeout(() => this.flush(), this.cadence.intervalMs);
+  }
+
+  /** Sends an ACK now if anything is unacknowledged. */
+  flush(): void {
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = null;
+    if (this.consumed === this.acked) return;
+    this.acked = this.consumed;
+    this.send(ackMessage(this.consumed));
+  }
+
+  /** Stops the timer (the connection is gone). */
+  stop(): void {
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = null;
+  }
 }
 
 /** Parses a JSON payload; anything that is not a JSON object is a protocol error. */

@@ -24,7 +24,7 @@ import {
   type StreamSpec,
   type WritableSlot,
 } from '@senseflow/core';
-import { decodeMessage, emptyMessage, HEADER_BYTES, jsonMessage, MsgType, parseJson, readHeader, type Header, type Message } from './codec.js';
+import { Acker, decodeMessage, emptyMessage, HEADER_BYTES, jsonMessage, MsgType, parseJson, readHeader, type AckCadence, type Header, type Message } from './codec.js';
 
 export interface StreamInfo {
   id: number;
@@ -43,6 +43,8 @@ export interface ReceiveInit {
   video: 'raw' | 'jpeg';
   maxMessageBytes: number;
   reconnect: boolean;
+  /** Ask for flow control (HELLO `ack`) and acknowledge consumed bytes. */
+  ack: boolean;
   pingIntervalMs: number;
   logLevel: LogLevel;
   /** Float64Array[1]: bytes received on this connection. */
@@ -119,6 +121,7 @@ function onStreams(body: Record<string, unknown>): void {
     post({ t: 'reconnected', atNs: monotonicNs() });
   }
   attempt = 0;
+  startAcking(body);
   ping = setInterval(() => conn?.send(emptyMessage(MsgType.PING)), init.pingIntervalMs);
   ping.unref();
 }
@@ -234,7 +237,28 @@ class TcpReceiver {
   }
 }
 
+// Flow control (docs/protocol.md): every byte of server messages this connection received is consumed at
+// once (handled in the data callback), and acknowledged at the cadence the server's STREAMS asked for.
+let acker: Acker | null = null;
+/** Bytes of this connection consumed before STREAMS said whether and how to acknowledge them. */
+let consumedBefore = 0;
+function consumed(n: number): void {
+  if (acker) acker.consume(n);
+  else consumedBefore += n;
+}
+function startAcking(body: Record<string, unknown>): void {
+  if (!init.ack || !body.ack) return;
+  acker = new Acker((m) => conn?.send(m), body.ack as AckCadence);
+  acker.consume(consumedBefore);
+}
+function stopAcking(): void {
+  acker?.stop();
+  acker = null;
+  consumedBefore = 0;
+}
+
 function dial(onAnswer: (e: Error | null) => void): void {
+  stopAcking();
   let answered = false;
   let done = false;
   const answer = (e: Error | null) => {
@@ -250,7 +274,7 @@ function dial(onAnswer: (e: Error | null) => void): void {
     lost(reason);
   };
   const hello = () => {
-    const body: Record<string, unknown> = { token: init.token, video: init.video };
+    const body: Record<string, unknown> = { token: init.token, video: init.video, ack: init.ack };
     if (init.streams) body.streams = init.streams;
     conn!.send(jsonMessage(MsgType.HELLO, body));
   };
@@ -263,6 +287,7 @@ function dial(onAnswer: (e: Error | null) => void): void {
       received[0] += chunk.length;
       try {
         rx.push(chunk);
+        consumed(chunk.length);
       } catch (e) {
         socket.destroy();
         closed((e as Error).message);
@@ -281,6 +306,7 @@ function dial(onAnswer: (e: Error | null) => void): void {
     received[0] += data.length;
     try {
       if (isBinary) handle(decodeMessage(data, init.maxMessageBytes));
+      consumed(data.length);
     } catch (e) {
       ws.terminate();
       closed((e as Error).message);
@@ -292,6 +318,7 @@ function dial(onAnswer: (e: Error | null) => void): void {
 }
 
 function lost(reason: string): void {
+  stopAcking();
   if (ping) clearInterval(ping);
   ping = null;
   if (closing) return;
@@ -324,6 +351,7 @@ function shutdown(): void {
   if (closing) return;
   closing = true;
   if (ping) clearInterval(ping);
+  stopAcking();
   conn?.close();
   for (const s of streams.values()) {
     s.relay.close();

@@ -46,6 +46,11 @@ export interface ConnectOptions {
   connectTimeoutMs?: number;
   /** Reconnect after a lost connection, every ≤ 1 s (default true). */
   reconnect?: boolean;
+  /**
+   * Flow control (default true): acknowledge what this connection consumed, so the server keeps what is in
+   * flight to it within its `maxAgeMs` (docs/network.md, Freshness). false: a non-acking client.
+   */
+  ack?: boolean;
   /** Keep-alive interval (default 15 s; the server closes idle connections). */
   pingIntervalMs?: number;
   statsIntervalMs?: number;
@@ -184,6 +189,7 @@ class RemoteConnection {
 
 function checkOptions(url: string | URL, opts: ConnectOptions): URL {
   const u = parseEndpoint(url);
+  if (opts.ack !== undefined && typeof opts.ack !== 'boolean') throw new InvalidOptionError('ack', 'true or false', opts.ack);
   if (opts.video !== undefined && opts.video !== 'raw' && opts.video !== 'jpeg') throw new InvalidOptionError('video', "one of 'raw', 'jpeg'", opts.video);
   if (opts.stream !== undefined && opts.streams !== undefined) throw new InvalidOptionError('streams', 'either `stream` (one Source) or `streams` (a map), not both', opts.streams);
   if (opts.streams !== undefined && (!Array.isArray(opts.streams) || opts.streams.length === 0 || opts.streams.some((s) => typeof s !== 'string' && typeof s !== 'number')))
@@ -200,6 +206,7 @@ async function openConnection(u: URL, opts: ConnectOptions, want: (string | numb
     video: opts.video ?? 'raw',
     maxMessageBytes: opts.maxMessageBytes ?? 256 * 1024 * 1024,
     reconnect: opts.reconnect ?? true,
+    ack: opts.ack ?? true,
     pingIntervalMs: opts.pingIntervalMs ?? 15_000,
     logLevel: opts.logger ? (opts.logger.level as LogLevel) : (opts.logLevel ?? 'silent'),
   });

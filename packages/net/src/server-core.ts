@@ -17,6 +17,7 @@ import { StreamFeed, type BuiltMessage, type FeedSource } from './feed.js';
 import { decodeMessage, FrameParser, HEADER_BYTES, jsonMessage, MAGIC, MsgType, parseJson, PROTOCOL_VERSION, ProtocolError, type Message } from './codec.js';
 import { serveStatic } from './static-files.js';
 import { Admission } from './admission.js';
+import { ACK_BYTES, ACK_INTERVAL_MS } from './flow.js';
 import { remoteOf, tcpTransport, wsTransport, type Transport } from './transport.js';
 
 /** The server's settings, resolved and validated on the main thread (server.ts), as the worker gets them. */
@@ -35,6 +36,8 @@ export interface CoreOptions {
   statsIntervalMs: number;
   /** Per client: the oldest video or audio it is sent, by capture time (ms). */
   maxAgeMs: number;
+  /** Offer flow control (ACKs) to clients that ask for it in HELLO. */
+  flowControl: boolean;
   /** Connections that have not completed HELLO (or an HTTP request): in total, per address, and their deadline. */
   maxPending: number;
   maxPendingPerAddress: number;
@@ -266,6 +269,10 @@ export class ServerCore {
       if (m.payloadBytes !== 0 || m.stream !== 0) throw new ProtocolError('PING carries no payload and stream id 0');
       return;
     }
+    if (m.type === MsgType.ACK) {
+      if (m.payloadBytes !== 0 || m.stream !== 0) throw new ProtocolError('ACK carries no payload and stream id 0 (the count is in seq)');
+      return c.onAck(m.seq);
+    }
     throw new ProtocolError(`unexpected message type ${m.type} from a client`);
   }
 
@@ -282,6 +289,8 @@ export class ServerCore {
     }
     const video = hello.video ?? 'jpeg';
     if (video !== 'jpeg' && video !== 'raw') throw new ProtocolError("HELLO `video` must be 'jpeg' or 'raw'");
+    if (hello.ack !== undefined && typeof hello.ack !== 'boolean') throw new ProtocolError('HELLO `ack` must be true or false');
+    const ack = hello.ack === true && this.o.flowControl;
     let feeds = this.feeds;
     if (hello.streams !== undefined) {
       if (!Array.isArray(hello.streams) || hello.streams.length === 0 || hello.streams.length > 1024)
@@ -316,10 +325,12 @@ export class ServerCore {
           spec: f.spec,
         })),
         limits: { maxMessageBytes: this.o.maxMessageBytes, idleTimeoutMs: this.o.idleTimeoutMs, maxAgeMs: this.o.maxAgeMs },
+        // Present only when the client asked for flow control and it is on: the client then sends ACKs at this cadence.
+        ...(ack ? { ack: { intervalMs: ACK_INTERVAL_MS, bytes: ACK_BYTES } } : {}),
       }),
     );
-    c.log.info({ streams: feeds.map((f) => f.name), video }, 'client subscribed');
-    c.subscribe(feeds, video, first);
+    c.log.info({ streams: feeds.map((f) => f.name), video, ack }, 'client subscribed');
+    c.subscribe(feeds, video, first, ack);
   }
 
   /** Logs why, tells the client (best effort), and closes only this connection. */

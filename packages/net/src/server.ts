@@ -44,6 +44,13 @@ export interface ServeOptions {
    * socket backlog is sized to about this much at its measured drain rate (default 1000 ms).
    */
   maxAgeMs?: number;
+  /**
+   * Offer flow control to clients that ask for it (HELLO `ack: true`, as `connect()`, the dashboard and
+   * tools/protocol-client.py do): such a client acknowledges what it consumed and the server keeps the bytes
+   * in flight to what it drains in 40 % of `maxAgeMs`, so what it receives is at most `maxAgeMs` old even
+   * when it reads far slower than the streams (default true; false: every client is fed as a non-acking one).
+   */
+  flowControl?: boolean;
   /** Connections that have not completed HELLO (nor sent an HTTP request), in total (default 64); the oldest is evicted when full. */
   maxPending?: number;
   /** …and per remote address (default 8). */
@@ -63,6 +70,12 @@ const DEFAULT_WEB = fileURLToPath(new URL('./web/', import.meta.url));
 const posInt = (name: string, v: number | undefined, dflt: number, max = 2 ** 31 - 1): number => {
   if (v === undefined) return dflt;
   if (!Number.isInteger(v) || v < 1 || v > max) throw new InvalidOptionError(name, `an integer from 1 to ${max}`, v);
+  return v;
+};
+
+const bool = (name: string, v: boolean | undefined, dflt: boolean): boolean => {
+  if (v === undefined) return dflt;
+  if (typeof v !== 'boolean') throw new InvalidOptionError(name, 'true or false', v);
   return v;
 };
 
@@ -93,6 +106,7 @@ function resolveOptions(opts: ServeOptions): { core: CoreOptions; sources: Sourc
     jpegQuality: posInt('jpegQuality', opts.jpegQuality, 80, 100),
     statsIntervalMs: posInt('statsIntervalMs', opts.statsIntervalMs, 1000),
     maxAgeMs: posInt('maxAgeMs', opts.maxAgeMs, 1000),
+    flowControl: bool('flowControl', opts.flowControl, true),
     maxPending: posInt('maxPending', opts.maxPending, 64),
     maxPendingPerAddress: posInt('maxPendingPerAddress', opts.maxPendingPerAddress, 8),
     maxConnectionsPerAddress: posInt('maxConnectionsPerAddress', opts.maxConnectionsPerAddress, 32),

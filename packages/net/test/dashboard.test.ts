@@ -107,6 +107,9 @@ describe.skipIf(missing)(`dashboard in headless Chromium${missing ? ` — skippe
       await page.screenshot({ path: join(ARTIFACTS, 'dashboard.png'), fullPage: true });
       expect(errors).toEqual([]);
       expect(foreign).toEqual([]);
+      // The page asks for flow control and acknowledges what it consumed (shared codec's Acker).
+      const conns = (await server.clientStats()) as { flow: { acks: number } | null }[];
+      expect(conns.some((c) => c.flow && c.flow.acks > 0), JSON.stringify(conns)).toBe(true);
     } finally {
       await browser.close();
     }

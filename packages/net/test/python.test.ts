@@ -70,8 +70,14 @@ describe.skipIf(missing)(`Python protocol client${missing ? ` — skipped: ${mis
       expect(audio.length).toBeGreaterThan(0);
       expect(audio[0]).toMatchObject({ channels: 2, rate: 48000 });
       expect(msgs.at(-1)).toMatchObject({ kind: 'summary', video: 6, opencv: true });
+      expect((msgs.at(-1) as { acks: number }).acks).toBeGreaterThan(0); // it asked for flow control and acknowledged
     });
   }
+
+  it('works as a non-acking client too (--no-ack)', async () => {
+    const msgs = lines((await run(['--video', 'raw', '--frames', '3', '--no-ack'])).stdout);
+    expect(msgs.at(-1)).toMatchObject({ kind: 'summary', video: 3, acks: 0 });
+  });
 
   it('is refused with an ERROR message for a wrong token', async () => {
     const { stdout } = await promisify(execFile)(PYTHON, [CLIENT, `tcp://127.0.0.1:${server.address.port}`, '--token', 'nope'], { timeout: 30_000 }).catch((e: { stdout: string }) => e);

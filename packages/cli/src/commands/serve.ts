@@ -38,7 +38,9 @@ Server:
                          open the dashboard as http://HOST:PORT/?token=T
   --max-clients N        most clients at once (default 16)
   --jpeg-quality N       1-100 (default 80)
-  --max-age-ms N         oldest video/audio (by capture time) a client is sent (default 1000)
+  --max-age-ms N         oldest video/audio (by capture time) a client is sent (default 1000);
+                         a client that acknowledges (connect(), the dashboard) receives nothing older
+  --no-flow-control      do not offer flow control (ACKs): every client is fed as a non-acking one
   --log-level L          silent, error, warn, info, debug or trace (default warn): why a connection
                          was refused or closed is logged at warn, each client at info
   --duration S           stop after S seconds (default: until Ctrl-C)
@@ -55,6 +57,7 @@ interface ServeFlags extends InputFlags {
   'max-clients'?: string;
   'jpeg-quality'?: string;
   'max-age-ms'?: string;
+  'no-flow-control'?: boolean;
   'log-level'?: string;
   duration?: string;
   foxglove?: boolean;
@@ -71,6 +74,7 @@ export async function serveCommand(o: Out, argv: string[]): Promise<number> {
     'max-clients': { type: 'string' },
     'jpeg-quality': { type: 'string' },
     'max-age-ms': { type: 'string' },
+    'no-flow-control': { type: 'boolean' },
     'log-level': { type: 'string' },
     duration: { type: 'string' },
     foxglove: { type: 'boolean' },
@@ -104,7 +108,7 @@ export async function serveCommand(o: Out, argv: string[]): Promise<number> {
     await Promise.allSettled(Object.values(sources).map((s) => s.close()));
     throw e;
   }
-  const server = await serve({ sources, port: port ?? 8080, host, token, maxClients, jpegQuality: quality, maxAgeMs, logLevel }).catch(async (e: unknown) => {
+  const server = await serve({ sources, port: port ?? 8080, host, token, maxClients, jpegQuality: quality, maxAgeMs, flowControl: !v['no-flow-control'], logLevel }).catch(async (e: unknown) => {
     await Promise.allSettled(Object.values(sources).map((s) => s.close()));
     throw e;
   });

@@ -7,7 +7,7 @@ import './style.css';
 import { AudioPanel } from './audio';
 import { RollingChart } from './chart';
 import { VideoPanel } from './video';
-import { decodeMessage, emptyMessage, jsonMessage, MsgType, parseJson, type Message } from '../../src/codec';
+import { Acker, decodeMessage, emptyMessage, HEADER_BYTES, jsonMessage, MsgType, parseJson, type AckCadence, type Message } from '../../src/codec';
 
 interface StreamInfo {
   id: number;
@@ -138,17 +138,28 @@ function connect(): void {
   const ws = new WebSocket(`${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws`);
   ws.binaryType = 'arraybuffer';
   let ping: number | undefined;
+  // Flow control: acknowledge what the page consumed, so a slow link still shows fresh frames.
+  let acker: Acker | null = null;
+  let consumed = 0;
   ws.onopen = () => {
-    ws.send(jsonMessage(MsgType.HELLO, { token, video: 'jpeg' }));
+    ws.send(jsonMessage(MsgType.HELLO, { token, video: 'jpeg', ack: true }));
     ping = window.setInterval(() => ws.send(emptyMessage(MsgType.PING)), 15000);
   };
   ws.onmessage = (ev) => {
     const m = decodeMessage(ev.data as ArrayBuffer, MAX_MESSAGE_BYTES);
+    consumed += HEADER_BYTES + m.payloadBytes;
+    acker?.consume(HEADER_BYTES + m.payloadBytes);
     switch (m.type) {
-      case MsgType.STREAMS:
+      case MsgType.STREAMS: {
         status.textContent = 'live';
         status.className = 'ok';
-        return onStreams(parseJson(m));
+        const body = parseJson(m);
+        if (body.ack) {
+          acker = new Acker((a) => ws.readyState === WebSocket.OPEN && ws.send(a), body.ack as AckCadence);
+          acker.consume(consumed);
+        }
+        return onStreams(body);
+      }
       case MsgType.VIDEO:
         return video.get(m.stream)?.push(m);
       case MsgType.AUDIO:
@@ -168,6 +179,7 @@ function connect(): void {
   };
   ws.onclose = () => {
     clearInterval(ping);
+    acker?.stop();
     if (status.className !== 'bad') {
       status.textContent = 'disconnected — retrying…';
       status.className = 'bad';
