@@ -35,7 +35,7 @@ setInterval(() => {
 
 // Control requests are served once the plugin is open; those that come earlier wait here. `go` opens the
 // gate of a replacement worker (see WorkerInit.gated).
-let go!: () => void;
+let go = (): void => {};
 const gate = init.gated ? new Promise<void>((r) => (go = r)) : Promise.resolve();
 const early: ControlRequest[] = [];
 let onRequest: ((req: ControlRequest) => void) | null = null;
