@@ -91,6 +91,19 @@ describe('every conformance check fails on a source broken the way it checks', (
   it('stop(): a stop that does not stop', () =>
     passesThenFails('stop()', openCounter, (s) => broken(s, { stop: async () => {}, state: 'stopped' })));
 
+  it('stop(): a stop that resolves before capture stopped (items land after it), and the source runs again after', async () => {
+    const c = check('stop()');
+    const real = await openSource(fixture('ramp-audio.mjs'), { rate: 8000 });
+    try {
+      // The real stop takes effect 50 ms after this one resolved: about 5 chunks of 8 kHz audio get in.
+      const early = broken(real, { stop: async () => void setTimeout(() => void real.stop(), 50), state: 'stopped' });
+      await expect(c.run(early, settings)).rejects.toThrow(/newest seq after stop\(\) resolved/);
+      expect(real.state).toBe('running'); // restarted even though the check failed: later checks are not starved
+    } finally {
+      await real.close();
+    }
+  });
+
   it('unsubscribe: a frame subscriber that keeps its lease', () =>
     passesThenFails('unsubscribing', openCounter, (s) =>
       broken(s, {

@@ -104,6 +104,31 @@ describe('relay writer', () => {
     expect(new SampleRingReader(sab).latest()!.captureNs).toBe(99n);
   });
 
+  it('a stop is not a loss: the seq jump after watch(false) → watch(true) is not counted; one after it is', () => {
+    const v = setup(video);
+    v.relay.watch(true);
+    v.relay.write({ seq: 10n, captureNs: 1n }, payload(1));
+    v.relay.watch(false); // stopped: the sender goes on, nothing is written
+    v.advance(500);
+    v.relay.watch(true);
+    expect(v.relay.write({ seq: 25n, captureNs: 2n }, payload(2))).toBe(25n);
+    expect(v.drops()).toBe(0);
+    v.relay.write({ seq: 28n, captureNs: 3n }, payload(3)); // a real loss after the start still counts
+    expect(v.drops()).toBe(2);
+    v.relay.close();
+
+    const a = setup(audio);
+    a.relay.watch(true);
+    a.relay.writeAudio({ seq: 0n, captureNs: 1n }, new Uint8Array(20));
+    a.relay.watch(false);
+    a.relay.watch(true);
+    a.relay.writeAudio({ seq: 500n, captureNs: 2n }, new Uint8Array(20));
+    expect(a.drops()).toBe(0);
+    a.relay.writeAudio({ seq: 530n, captureNs: 3n }, new Uint8Array(20));
+    expect(a.drops()).toBe(20);
+    a.relay.close();
+  });
+
   it('reports stale after max(1 s, 3 periods) of silence while watched, and live when items resume', () => {
     expect(staleThresholdMs(video)).toBe(1000);
     expect(staleThresholdMs({ ...video, fps: 0.5 })).toBe(6000);

@@ -1,6 +1,10 @@
 // Supervision in the worker host, against real workers: the watchdog finds a hung plugin, ctx.error is a
 // crash under the restart policy, the loss of a restart is counted in items, and past the restart limit
 // the source is visibly in the error state. Times are bounded generously (the machine is shared).
+import { execFileSync } from 'node:child_process';
+import { open, mkdtemp, rm } from 'node:fs/promises';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { filter, firstValueFrom, take, timeout, toArray } from 'rxjs';
 import { InvalidOptionError, InvalidStateError, openSource, type RecordItem, type Source, type SourceEvent } from '@senseflow/core';
@@ -22,7 +26,8 @@ const writerDrops = (d: Record<string, number>) => d.driver + d.ringFull + d.res
 
 describe('supervision', () => {
   it('a hung plugin (endless loop) is found by the watchdog within its window, reported, ended and restarted', async () => {
-    await using src = await openFaulty({ hz: 100, hangAfter: 30 });
+    // Default host options (restartDelayMs 200): the issue's 2 s is for a source as users open it.
+    await using src = await openSource<RecordItem>(fixture('faulty.mjs'), { hz: 100, hangAfter: 30 });
     const { events, items } = record(src);
     const resumed = await waitFor(src, 'resumed');
     const hangAt = items.find((i) => i.seq === 29n)!.at; // the last item before the endless loop
@@ -32,16 +37,53 @@ describe('supervision', () => {
     expect(crashed.type === 'crashed' && crashed.restarting).toBe(true);
     expect(crashed.type === 'crashed' && crashed.error.code).toBe('EWORKER');
     expect(crashed.at - hangAt).toBeGreaterThan(900); // the watchdog window (1 s at 100 Hz) …
-    // … and the restart follows within 2 s on an idle machine (measured 1.1–1.3 s); the bound is generous
-    // because spawning a worker on a loaded machine (2 cores, many test workers) can take seconds.
-    expect(restarted.at - hangAt).toBeLessThan(6000);
-    expect(restarted.at - crashed.at).toBeLessThan(5000);
     await firstValueFrom(src.frames$.pipe(take(5), timeout(5000))); // streaming again
     const after = items.find((i) => i.seq >= 30n)!;
+    // … and the restart follows: hung → restarted within 2 s (issue 13), asserted when the machine is not
+    // oversubscribed (load average below its core count; bench/restart.bench.mjs: median 1.2 s at a load of
+    // 1.5 per core). On a busier machine spawning a worker competes for the CPU: 6 s there. Printed either way.
+    const load = loadavg()[0] / availableParallelism();
+    const took = { restarted: Math.round(restarted.at - hangAt), detected: Math.round(crashed.at - hangAt), firstItem: Math.round(after.at - hangAt) };
+    console.log(`hung plugin at 100 Hz: hung → restarted ${took.restarted} ms (detected ${took.detected} ms, next item ${took.firstItem} ms); load ${(load * availableParallelism()).toFixed(2)} on ${availableParallelism()} cores`);
+    expect(took.restarted).toBeLessThan(load < 1 ? 2000 : 6000);
     expect(after.flags & 1).toBe(1); // the first item after the gap says so
     expect(resumed.lost).toBeGreaterThan(50); // ≥ 1 s of a 100 Hz stream
     expect(src.drops().restart).toBe(resumed.lost);
     expect(src.state).toBe('running');
+  });
+
+  it('a replacement opens only after the hung worker it replaces has exited (never two writers or device owners)', async () => {
+    // The hung worker is blocked in a system call, as in a driver call that does not return: terminate()
+    // cannot end it until the call returns. The replacement (spawned at once, its plugin loaded) must wait.
+    const dir = await mkdtemp(join(tmpdir(), 'sf-block-'));
+    const fifo = join(dir, 'fifo');
+    execFileSync('mkfifo', [fifo]);
+    let released = 0;
+    const release = async () => {
+      if (!released) released = performance.now();
+      await (await open(fifo, 'w')).close(); // the blocked open() for reading returns
+    };
+    try {
+      await using src = await openFaulty({ hz: 100, blockAfter: 20, blockOn: fifo });
+      const { events, items } = record(src);
+      const crashed = await waitFor(src, 'crashed');
+      expect(crashed.reason).toBe('hung');
+      await new Promise((r) => setTimeout(r, 1000)); // a replacement that did not wait would be running by now
+      expect(events.some((e) => e.type === 'restarted')).toBe(false);
+      const before = items.length;
+      await release();
+      await waitFor(src, 'restarted');
+      const restartedAt = events.find((e) => e.type === 'restarted')!.at;
+      expect(restartedAt).toBeGreaterThan(released);
+      // Nothing was written between the hang and the old worker's exit: every item after it came later.
+      expect(items[before - 1].seq).toBe(19n); // the last item before the block
+      expect(items.slice(before).every((i) => i.seq >= 20n && i.at > released)).toBe(true);
+      await firstValueFrom(src.frames$.pipe(take(3), timeout(5000)));
+      expect(items.find((i) => i.seq >= 20n)!.flags & 1).toBe(1);
+    } finally {
+      if (!released) await release();
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('ctx.error (a capture loop that throws) is a crash: reported with its reason, restarted, the loss counted', async () => {

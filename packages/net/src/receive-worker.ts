@@ -59,9 +59,11 @@ export type ReceiveEvent =
   | { t: 'disconnected'; reason: string; atNs: bigint }
   | { t: 'reconnected'; atNs: bigint }
   | { t: 'error'; error: SerializedError; atNs: bigint }
+  /** A `run` request took effect: from now on the stream's items are (not) written into its ring. */
+  | { t: 'ran'; id: number }
   | { t: 'closed' };
 /** main → worker */
-export type ReceiveRequest = { t: 'run'; stream: number; on: boolean } | { t: 'release'; stream: number } | { t: 'close' };
+export type ReceiveRequest = { t: 'run'; stream: number; on: boolean; id: number } | { t: 'release'; stream: number } | { t: 'close' };
 
 const init = workerData as ReceiveInit;
 const port = parentPort!;
@@ -228,6 +230,8 @@ class TcpReceiver {
     if (this.slot) {
       const { s, slot, item } = this.slot;
       this.slot = null;
+      // Begun before its stream was stopped or released: it must not land in the ring after stop() resolved.
+      if (!target(s.info.id)) return s.relay.abort(slot);
       s.relay.commit(slot, h.payloadBytes, item);
       return;
     }
@@ -364,11 +368,15 @@ function shutdown(): void {
 port.on('message', (m: ReceiveRequest) => {
   if (m.t === 'close') return shutdown();
   const s = streams.get(m.stream);
-  if (!s) return;
   if (m.t === 'run') {
-    s.running = m.on;
-    s.relay.watch(m.on);
-  } else if (m.t === 'release') {
+    if (s) {
+      s.running = m.on;
+      s.relay.watch(m.on);
+    }
+    // Acknowledged once the gate is set: stop() resolves on this, so no item of the stream enters its ring
+    // after that (this thread writes the ring, and every write checks the gate).
+    post({ t: 'ran', id: m.id });
+  } else if (m.t === 'release' && s) {
     s.released = true;
     s.relay.close();
     (s.relay.frames ?? s.relay.samples)!.setState(RingState.closed);

@@ -93,13 +93,17 @@ class RemoteLink implements SourceController {
     readonly sab: SharedArrayBuffer,
   ) {}
 
-  /** Start/stop gate writing into the ring (and the staleness watch); there are no device controls. */
+  /**
+   * Start/stop gate writing into the ring (and the staleness watch); there are no device controls. Either
+   * resolves once the receive worker applied it: after stop() no item enters the ring, an in-flight one
+   * included.
+   */
   async request(call: ControlCall): Promise<unknown> {
     switch (call.t) {
       case 'start':
       case 'stop':
         this.wantRunning = call.t === 'start';
-        this.conn.send({ t: 'run', stream: this.info.id, on: this.wantRunning });
+        await this.conn.run(this.info.id, this.wantRunning);
         return undefined;
       case 'listControls':
         return [];
@@ -117,16 +121,33 @@ class RemoteLink implements SourceController {
   }
 }
 
+/** How long a start/stop may wait for the receive worker (it answers within a turn of its event loop). */
+const RUN_ACK_TIMEOUT_MS = 10_000;
+
 /** The main-thread end of one connection: its worker, and the streams it feeds. */
 class RemoteConnection {
   readonly links = new Map<number, RemoteLink>();
   private readonly counters = new SharedArrayBuffer(8);
   private readonly worker: Worker;
   private readonly exited: Promise<void>;
+  /** `run` requests waiting for the worker's acknowledgement, by id. */
+  private readonly acks = new Map<number, { on: boolean; resolve: () => void; reject: (e: Error) => void; timer: NodeJS.Timeout }>();
+  private nextId = 1;
 
   constructor(init: Omit<ReceiveInit, 'counters'>) {
     this.worker = new Worker(new URL('./receive-worker.js', import.meta.url), { workerData: { ...init, counters: this.counters }, name: `senseflow:net-receive ${init.url}` });
-    this.exited = new Promise((r) => this.worker.once('exit', () => r()));
+    this.exited = new Promise((r) =>
+      this.worker.once('exit', () => {
+        // The worker writes no ring any more: a stop is done, a start cannot be.
+        for (const [id, a] of this.acks) {
+          clearTimeout(a.timer);
+          if (a.on) a.reject(new InvalidStateError('the connection is closed'));
+          else a.resolve();
+          this.acks.delete(id);
+        }
+        r();
+      }),
+    );
   }
 
   get bytesReceived(): number {
@@ -156,6 +177,19 @@ class RemoteConnection {
     this.worker.postMessage(m);
   }
 
+  /** Turns a stream's writing on or off; resolves when the receive worker has applied it. */
+  run(stream: number, on: boolean, timeoutMs = RUN_ACK_TIMEOUT_MS): Promise<void> {
+    const id = this.nextId++;
+    return new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.acks.delete(id);
+        reject(new TimeoutError(`the receive worker did not apply '${on ? 'start' : 'stop'}' within ${timeoutMs} ms`, { stream }));
+      }, timeoutMs);
+      this.acks.set(id, { on, resolve, reject, timer });
+      this.send({ t: 'run', stream, on, id });
+    });
+  }
+
   /** A stream's Source closed: its ring is closed; the last one closes the connection. */
   async release(link: RemoteLink): Promise<void> {
     this.links.delete(link.info.id);
@@ -174,6 +208,13 @@ class RemoteConnection {
       for (const l of this.links.values()) l.events.next(e);
     };
     switch (m.t) {
+      case 'ran': {
+        const a = this.acks.get(m.id);
+        if (!a) return;
+        this.acks.delete(m.id);
+        clearTimeout(a.timer);
+        return a.resolve();
+      }
       case 'relay':
         this.links.get(m.stream)?.events.next(relayEventToSourceEvent(m.event, m.atNs));
         return;

@@ -16,7 +16,7 @@ import type { LogLevel } from '../log.js';
 import { FrameRingReader } from '../ring/frame-ring.js';
 import { HEADER_BYTES, WriterDropCause } from '../ring/layout.js';
 import { SampleRingReader } from '../ring/sample-ring.js';
-import { HEARTBEAT_MS, type ControlRequest, type WorkerInit, type WorkerMessage } from '../worker/protocol.js';
+import { HEARTBEAT_MS, type ControlRequest, type GoMessage, type WorkerInit, type WorkerMessage } from '../worker/protocol.js';
 import { itemRate } from '../worker/restart-loss.js';
 import type { SourceController } from '../source.js';
 
@@ -61,6 +61,8 @@ interface Live {
   eluAtBeat: EventLoopUtilization | null;
   lastCheckNs: bigint;
   ready: boolean;
+  /** A replacement still waiting for `go` (it has not touched the device or the ring). */
+  gated: boolean;
 }
 
 export class WorkerHost implements SourceController {
@@ -93,12 +95,17 @@ export class WorkerHost implements SourceController {
 
   /** Spawns the worker and waits until the plugin is open (spec known, ring allocated). */
   async open(): Promise<void> {
-    await this.spawn(undefined, 0);
+    await this.spawn(undefined, 0, null);
     this.watchdog = setInterval(() => this.check(), HEARTBEAT_MS);
     this.watchdog.unref();
   }
 
-  private spawn(sab: SharedArrayBuffer | undefined, restartAttempt: number): Promise<void> {
+  /**
+   * Starts a worker and resolves once its plugin is open. With `gate`, the worker loads its plugin at once
+   * but describes and opens it (device, ring) only after `gate` resolves: a replacement is spawned while
+   * the worker it replaces is still being ended, so loading it costs no time after that end.
+   */
+  private spawn(sab: SharedArrayBuffer | undefined, restartAttempt: number, gate: Promise<unknown> | null): Promise<void> {
     const heartbeat = new SharedArrayBuffer(4);
     const init: WorkerInit = {
       specifier: this.specifier,
@@ -108,11 +115,17 @@ export class WorkerHost implements SourceController {
       restartAttempt,
       resumeRunning: this.wantRunning,
       heartbeat,
+      gated: gate !== null,
     };
     const worker = new Worker(ENTRY, { workerData: init, name: `senseflow:${this.specifier.split('/').pop()}` });
     const now = monotonicNs();
-    const live: Live = { worker, beat: new Int32Array(heartbeat), lastBeat: 0, lastBeatNs: now, eluAtBeat: null, lastCheckNs: now, ready: false };
+    const live: Live = { worker, beat: new Int32Array(heartbeat), lastBeat: 0, lastBeatNs: now, eluAtBeat: null, lastCheckNs: now, ready: false, gated: gate !== null };
     this.live = live;
+    void gate?.then(() => {
+      if (this.live !== live || this.closing) return;
+      live.gated = false;
+      worker.postMessage({ t: 'go' } satisfies GoMessage);
+    });
     return new Promise<void>((resolve, reject) => {
       // A worker that never opened is not supervised: it must not be restarted behind a rejected open.
       const failed = (e: Error) => {
@@ -227,15 +240,20 @@ export class WorkerHost implements SourceController {
     return this.o.restart === 'on-crash' && this.restarts < this.o.maxRestarts && !this.closing;
   }
 
-  /** Respawns on the same ring after the old worker is gone and a backoff; a failed reopen tries again. */
+  /**
+   * Respawns on the same ring: the new worker starts (and loads its plugin) at once, and opens the plugin
+   * once the old worker has exited (so there is never a second writer, nor two device owners) and the
+   * backoff has passed. A failed reopen tries again.
+   */
   private scheduleRestart(gone: Promise<unknown>): void {
     const attempt = ++this.restarts;
     const delay = Math.min(5000, this.o.restartDelayMs * 2 ** (attempt - 1));
+    const go = Promise.all([gone, new Promise((r) => setTimeout(r, delay).unref())]);
     const relaunch = async () => {
       if (this.closing) return;
       let spawned: Live | null = null;
       try {
-        await this.spawn(this.sab, attempt);
+        await this.spawn(this.sab, attempt, go);
         spawned = this.live;
         if (this.wantRunning) await this.request({ t: 'start' });
         this.events.next({ type: 'restarted', atNs: monotonicNs(), attempt });
@@ -252,7 +270,7 @@ export class WorkerHost implements SourceController {
         else this.fail({ ...serializeError(e), name: 'WorkerCrashedError', code: 'EWORKER' });
       }
     };
-    void gone.then(() => setTimeout(() => void relaunch(), delay).unref());
+    void relaunch();
   }
 
   /** Enters the error state: reported once, and from now on the items that go missing are counted. */
@@ -333,7 +351,8 @@ export class WorkerHost implements SourceController {
   private async teardown(force: boolean, timeoutMs: number): Promise<void> {
     this.failedLoss = null;
     const live = this.live;
-    if (live && !force) {
+    // A replacement still waiting for `go` has opened nothing: it is ended without a graceful close.
+    if (live && !force && !live.gated) {
       try {
         await this.request({ t: 'close' }, timeoutMs);
       } catch (e) {

@@ -11,6 +11,8 @@
  *   first delivered item and the silence measured on the receive clock × the nominal rate.
  * - **Staleness.** A stream that stops arriving for max(1 s, 3 periods) is reported `stale` (and `live`
  *   again when items resume) through `onEvent`; the Source shows it as `stats.stale`.
+ * - **Stop is not loss.** What the sender made while the stream was stopped (between `watch(false)` and
+ *   `watch(true)`) was not wanted: the jump in seq at the first item after a start is not counted.
  *
  * Because the newest item written is always the newest in local seq, `latest()` never presents an item
  * from before a detected gap as the newest once an item from after it has arrived.
@@ -84,6 +86,8 @@ export class RelayWriter {
   private lastReceiveNs = 0n;
   private lastUnits = 1;
   private watching = false;
+  /** Started again after a stop: the next item's jump in seq is what was not wanted, not a loss. */
+  private resuming = false;
   private timer: NodeJS.Timeout | null = null;
   private silentSince: bigint;
 
@@ -100,13 +104,19 @@ export class RelayWriter {
 
   /**
    * Starts (or stops) watching for staleness: call with true while the stream should be arriving (started,
-   * connected or not), false while stopped. The check runs on an unref'd timer in this thread.
+   * connected or not), false while stopped. The check runs on an unref'd timer in this thread. Items the
+   * sender made between false and true are not counted as lost (a new epoch meanwhile counts its loss from
+   * the start on).
    */
   watch(on: boolean): void {
     if (on === this.watching) return;
     this.watching = on;
     if (on) {
       this.silentSince = this.now();
+      if (this.expected >= 0n) {
+        this.resuming = true;
+        this.lastReceiveNs = this.silentSince;
+      }
       const every = Math.max(50, Math.min(1000, this.staleAfterMs / 4));
       this.timer = setInterval(() => this.checkStale(), every);
       this.timer.unref();
@@ -210,9 +220,10 @@ export class RelayWriter {
       this.startEpoch(item, units, receiveNs, 'seq reset', true);
     } else if (item.seq > this.expected) {
       const lost = item.seq - this.expected;
-      if (this.frames) this.frames.skipTo(item.seq + this.offset, 'network', true);
-      else this.samples!.reportDrop('network', Number(lost));
+      if (this.frames) this.frames.skipTo(item.seq + this.offset, 'network', !this.resuming);
+      else if (!this.resuming) this.samples!.reportDrop('network', Number(lost));
     }
+    this.resuming = false;
     if (item.sender !== undefined) this.sender = item.sender;
     this.expected = item.seq + BigInt(units);
     this.lastUnits = units;

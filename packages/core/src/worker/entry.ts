@@ -11,7 +11,7 @@ import { FrameRingWriter } from '../ring/frame-ring.js';
 import { RingState } from '../ring/layout.js';
 import { SampleRingWriter } from '../ring/sample-ring.js';
 import { checkSpec, createRingForSpec } from '../ring/for-spec.js';
-import { HEARTBEAT_MS, type ControlRequest, type WorkerInit, type WorkerMessage } from './protocol.js';
+import { HEARTBEAT_MS, type ControlRequest, type GoMessage, type WorkerInit, type WorkerMessage } from './protocol.js';
 import { formatCode } from '../formats.js';
 import { PacedLoop } from '../paced-loop.js';
 import { RecordWriter } from '../records-writer.js';
@@ -32,6 +32,18 @@ setInterval(() => {
   Atomics.add(beat, 0, 1);
   onBeat?.();
 }, HEARTBEAT_MS).unref();
+
+// Control requests are served once the plugin is open; those that come earlier wait here. `go` opens the
+// gate of a replacement worker (see WorkerInit.gated).
+let go = (): void => {};
+const gate = init.gated ? new Promise<void>((r) => (go = r)) : Promise.resolve();
+const early: ControlRequest[] = [];
+let onRequest: ((req: ControlRequest) => void) | null = null;
+port.on('message', (m: ControlRequest | GoMessage) => {
+  if (m.t === 'go') go();
+  else if (onRequest) onRequest(m);
+  else early.push(m);
+});
 
 /** Allocates the ring, turning V8's bare "Array buffer allocation failed" into an error that says what and why. */
 function allocateRing(spec: ReturnType<typeof checkSpec>, plugin: string): SharedArrayBuffer {
@@ -78,6 +90,7 @@ async function main(): Promise<void> {
   const def = await loadDefinition(init.specifier);
   const log = resolveLogger({ logLevel: init.logLevel }, { source: def.name, thread: 'worker' });
   const options = def.options.parse(init.options);
+  await gate; // a replacement: the worker it replaces may still own the device and write the ring until now
   const spec = checkSpec(await def.describe(options), def.name);
   const sab = init.sab ?? allocateRing(spec, def.name);
   const abort = new AbortController();
@@ -180,7 +193,7 @@ async function main(): Promise<void> {
 
   // Serve requests strictly one after another: the contract promises hooks never run concurrently.
   let queue: Promise<void> = Promise.resolve();
-  port!.on('message', (req: ControlRequest) => {
+  onRequest = (req: ControlRequest) => {
     queue = queue.then(async () => {
       try {
         const value = await serve(req);
@@ -190,7 +203,8 @@ async function main(): Promise<void> {
       }
       if (req.t === 'close') port!.close();
     });
-  });
+  };
+  for (const req of early.splice(0)) onRequest(req);
 
   writer.setState(RingState.stopped);
   post({ t: 'ready', spec, sab, definition: def.name });

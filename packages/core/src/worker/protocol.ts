@@ -17,10 +17,18 @@ export interface WorkerInit {
   resumeRunning: boolean;
   /** Int32[1] the worker increments every {@link HEARTBEAT_MS} while its event loop turns (the watchdog reads it). */
   heartbeat: SharedArrayBuffer;
+  /**
+   * A replacement started while the worker it replaces is still being ended: it loads its plugin and checks
+   * the options, then waits for {@link GoMessage} before it describes, opens the device or touches the ring.
+   */
+  gated: boolean;
 }
 
 /** How often a source worker beats (ms). The watchdog allows max(1 s, 5 periods) without a beat. */
 export const HEARTBEAT_MS = 100;
+
+/** host → a gated worker: the worker it replaces has exited, the device and the ring are its own now. */
+export type GoMessage = { t: 'go' };
 
 export type ControlRequest =
   | { t: 'start'; id: number }
