@@ -9,7 +9,9 @@
 //            first mark-compact and a worker's new space growing 1 → 8 → 16 MB — not live memory, not the
 //            rings (resident within 10 s) nor malloc arenas (docs/performance.md). The slope then measures
 //            retained memory: what a leak is.
-//   cycles:  open/close a test pattern with a frames$ subscriber K times; print the RSS growth (after GC).
+//   cycles:  open/close a test pattern with a frames$ subscriber K times; print the RSS growth (after GC),
+//            and the same for a bare `new Worker` that allocates a same-size SharedArrayBuffer and is
+//            terminated (the same-run baseline: what Node/V8 alone keep per worker).
 // Baselines in the same run: the RSS at the start of each phase (printed), and the load average before/after.
 // Usage: node bench/soak.bench.mjs [--minutes 12] [--warmup 2] [--cycles 1000] [--only record|cycles] [--quick] [--json]
 //          [--leak-bytes N]  (test-only: retain an N-byte buffer per video frame — the CI guard's proof it can fail)
@@ -138,6 +140,7 @@ async function record() {
     warmupMinutes: WARMUP,
     slopeMbPerMin: +slope(after).toFixed(3),
     perMinute,
+    samples: samples.map(([m, mb]) => [+m.toFixed(2), +mb.toFixed(1)]),
     workersGcMin: minReplied,
     leakBytesPerFrame: LEAK_BYTES,
     leakedMb: +((leaked.length * LEAK_BYTES) / MB).toFixed(1),

@@ -7,8 +7,8 @@
  * 6 workers) with V8's young generation capped at 1 MB per isolate. Without that, the first minutes' growth
  * was the workers' V8 heaps settling — garbage awaiting each isolate's first mark-compact and a sink worker's
  * new space growing 1 → 8 → 16 MB — while their live heaps stayed flat (docs/performance.md, 2026-12-03);
- * that is what failed the earlier 4-minute version. The second test leaks a buffer per video frame and
- * shows the guard fails on a real leak.
+ * that is what failed the earlier 4-minute version. The second test, run at the same time, leaks a buffer
+ * per video frame and shows the guard fails on a real leak.
  */
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -40,8 +40,9 @@ function soak(minutes: number, warmup: number, leakBytes = 0): Promise<Soak> {
 /** What was measured, for the failure message: a reader tells a leak from a machine too loaded to keep up. */
 const explain = (r: Soak) => JSON.stringify({ perMinute: r.perMinute, items: r.items, drops: r.drops, workersGcMin: r.workersGcMin });
 
+// The two recordings run side by side (separate processes, each measures its own RSS): ≈ 3.5 min in all.
 describe.skipIf(missing)(`memory guard${missing ? ` (skipped: ${missing})` : ''}`, () => {
-  it(`a recording of video + audio + records grows RSS by at most ${LIMIT_MB_PER_MIN} MB/min after the first minute (3 minutes)`, async () => {
+  it.concurrent(`a recording of video + audio + records grows RSS by at most ${LIMIT_MB_PER_MIN} MB/min after the first minute (3 minutes)`, async () => {
     const r = await soak(3, 1);
     expect(r.perMinute).toHaveLength(3);
     expect(r.items.every((n) => n > 0), explain(r)).toBe(true); // every stream was recorded
@@ -49,7 +50,7 @@ describe.skipIf(missing)(`memory guard${missing ? ` (skipped: ${missing})` : ''}
     expect(r.slopeMbPerMin, explain(r)).toBeLessThanOrEqual(LIMIT_MB_PER_MIN);
   }, 300_000);
 
-  it('fails on a real leak: 8 KiB kept per video frame (≈ 14 MB/min) reads above the limit', async () => {
+  it.concurrent('fails on a real leak: 8 KiB kept per video frame (≈ 14 MB/min) reads above the limit', async () => {
     const r = await soak(1.5, 0.5, 8192);
     expect(r.leakedMb, explain(r)).toBeGreaterThan(5); // the leak happened (frames arrived)
     expect(r.slopeMbPerMin, explain(r)).toBeGreaterThan(LIMIT_MB_PER_MIN);
