@@ -18,7 +18,7 @@
 //   (--quick: 1 minute, 0.5 warm-up, 50 cycles — a smoke run, not a measurement)
 // Build first: pnpm --filter "@senseflow/sinks..." --filter "@senseflow/source-sysstats..." build
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
@@ -151,6 +151,13 @@ async function record() {
   return result;
 }
 
+/** Resident MB of the process's brk heap (glibc's main malloc arena), from /proc/self/smaps. */
+function brkHeapMb() {
+  const smaps = readFileSync('/proc/self/smaps', 'utf8');
+  const m = /\[heap\]\n(?:.*\n)*?Rss:\s+(\d+) kB/.exec(smaps);
+  return m ? Number(m[1]) / 1024 : 0;
+}
+
 /**
  * K open/close cycles of `once`, after 20 warm-up ones; RSS (after GC) every K/10 cycles and the growth.
  * Terminated workers' isolates are torn down asynchronously, hence the pauses before reading RSS.
@@ -182,8 +189,9 @@ async function cycleRun(label, once) {
   const growth = rssMb() - start;
   const heapMb = process.memoryUsage().heapUsed / MB;
   const seconds = (performance.now() - t0) / 1000;
-  say(`  ${label}: RSS growth over ${CYCLES} cycles ${growth.toFixed(1)} MB in ${seconds.toFixed(0)} s; heap of this thread ${startHeap.toFixed(1)} → ${heapMb.toFixed(1)} MB; load ${load()}`);
-  return { cycles: CYCLES, seconds: Math.round(seconds), startMb: +start.toFixed(1), growthMb: +growth.toFixed(1), startHeapMb: +startHeap.toFixed(1), endHeapMb: +heapMb.toFixed(1), marks };
+  const brk = brkHeapMb();
+  say(`  ${label}: RSS growth over ${CYCLES} cycles ${growth.toFixed(1)} MB in ${seconds.toFixed(0)} s; heap of this thread ${startHeap.toFixed(1)} → ${heapMb.toFixed(1)} MB; glibc's main heap ([heap]) resident ${brk.toFixed(1)} MB; load ${load()}`);
+  return { cycles: CYCLES, seconds: Math.round(seconds), startMb: +start.toFixed(1), growthMb: +growth.toFixed(1), startHeapMb: +startHeap.toFixed(1), endHeapMb: +heapMb.toFixed(1), brkHeapMb: +brk.toFixed(1), marks };
 }
 
 async function cycles() {
