@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { Subject, type Observable } from 'rxjs';
 import {
+  attachReader,
   clockAnchor,
   deserializeError,
   InvalidOptionError,
@@ -65,6 +66,7 @@ export class FileSink implements AsyncDisposable {
 
   private constructor(
     private readonly worker: Worker,
+    private readonly ring: SharedArrayBuffer,
     readonly name: string,
     readonly spec: StreamSpec,
     readonly file: string,
@@ -130,7 +132,7 @@ export class FileSink implements AsyncDisposable {
     let ready!: (s: string) => void;
     let fail!: (e: unknown) => void;
     const isReady = new Promise<string>((res, rej) => ((ready = res), (fail = rej)));
-    const sink = new FileSink(worker, opts.name, source.spec, file, ready, fail);
+    const sink = new FileSink(worker, source.ring, opts.name, source.spec, file, ready, fail);
     await isReady;
     if (!opts.deferStart) sink.start();
     return sink;
@@ -147,7 +149,10 @@ export class FileSink implements AsyncDisposable {
     if (this.startedAt !== null) return;
     this.startedAt = originNs;
     const a = clockAnchor();
-    this.worker.postMessage({ t: 'start', originNs: String(originNs), originWallMs: a.wallTimeMs + Number(originNs - a.monotonicNs) / 1e6 });
+    // The writer's loss counters now: loss before the origin is not this recording's. Read here, not when
+    // the worker gets the message, or a gap the source makes meanwhile would vanish from the manifest.
+    const baseline = attachReader(this.ring).drops();
+    this.worker.postMessage({ t: 'start', originNs: String(originNs), originWallMs: a.wallTimeMs + Number(originNs - a.monotonicNs) / 1e6, baseline });
   }
 
   /** The origin given to `start()`, or null before. */

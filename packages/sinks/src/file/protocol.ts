@@ -64,7 +64,7 @@ export interface SinkSummary extends SinkProgress {
 }
 
 /** `start` carries the time origin: CLOCK_MONOTONIC ns (decimal string) that container time 0 stands for, and its wall-clock ms. */
-export type ToWorker = { t: 'start'; originNs: string; originWallMs: number } | { t: 'stop'; timeoutMs?: number };
+export type ToWorker = { t: 'start'; originNs: string; originWallMs: number; baseline: Record<string, number> } | { t: 'stop'; timeoutMs?: number };
 export type FromWorker =
   | { t: 'ready' }
   | { t: 'started'; storage: string }

@@ -44,6 +44,7 @@ port.on('message', (m: ToWorker) => {
   if (m.t === 'start') {
     originNs = BigInt(m.originNs);
     originWallMs = m.originWallMs;
+    baseline = m.baseline;
     startRequested();
   } else if (m.t === 'stop') {
     if (m.timeoutMs !== undefined) stopDeadlineNs = monotonicNs() + BigInt(Math.round(m.timeoutMs * 1e6));
@@ -96,13 +97,13 @@ let ledgerTotals: Record<string, number> = {};
 let lastSeq: bigint | null = null;
 
 /** Loss counted before the recording started (the writer's counters are cumulative since the source opened). */
-let baseline: Record<string, number> = {};
+let baseline: Record<string, number> | null = null;
 
 type Reader = RingConsumer;
 
 function currentDrops(reader: Reader): Record<string, number> {
   const out: Record<string, number> = {};
-  for (const [k, v] of Object.entries(reader.drops())) if (v - (baseline[k] ?? 0) > 0) out[k] = v - (baseline[k] ?? 0);
+  for (const [k, v] of Object.entries(reader.drops())) if (v - (baseline?.[k] ?? 0) > 0) out[k] = v - (baseline?.[k] ?? 0);
   for (const [k, v] of Object.entries(localDrops)) if (v) out[k] = (out[k] ?? 0) + v;
   return out;
 }
@@ -388,7 +389,7 @@ async function main(): Promise<void> {
   const encoder = spec.kind === 'video' && !isMjpeg(spec) ? attempt(() => new FfmpegOut(d.file, spec, d.name, d.video)) : null;
   post({ t: 'ready' });
   await started;
-  baseline = reader.drops();
+  baseline ??= reader.drops(); // stopped before it started
   ledger = openText(d.dropLedger);
   const stream =
     spec.kind === 'video'

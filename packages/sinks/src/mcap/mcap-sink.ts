@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { ReplaySubject, type Observable, type Subscription } from 'rxjs';
 import {
+  attachReader,
   clockAnchor,
   deserializeError,
   InvalidOptionError,
@@ -54,6 +55,7 @@ export class McapSink implements AsyncDisposable {
 
   private constructor(
     private readonly worker: Worker,
+    private readonly rings: Record<string, SharedArrayBuffer>,
     readonly file: string,
     readonly specs: Record<string, StreamSpec>,
     ready: () => void,
@@ -111,7 +113,7 @@ export class McapSink implements AsyncDisposable {
     let ready!: () => void;
     let fail!: (e: unknown) => void;
     const isReady = new Promise<void>((res, rej) => ((ready = res), (fail = rej)));
-    const sink = new McapSink(worker, opts.file, Object.fromEntries(names.map((n) => [n, streams[n].spec])), ready, fail);
+    const sink = new McapSink(worker, Object.fromEntries(names.map((n) => [n, streams[n].ring])), opts.file, Object.fromEntries(names.map((n) => [n, streams[n].spec])), ready, fail);
     await isReady;
     for (const name of names) {
       const ev$ = streams[name].events$;
@@ -131,7 +133,10 @@ export class McapSink implements AsyncDisposable {
     this.startedAt = originNs;
     const a = clockAnchor();
     const wall = new Date(a.wallTimeMs + Number(originNs - a.monotonicNs) / 1e6).toISOString();
-    this.worker.postMessage({ t: 'start', originNs: String(originNs), metadata: metadata ?? { 'clock.monotonicNs': String(originNs), 'clock.wallTime': wall } });
+    // Each writer's loss counters now (loss before the origin is not this recording's), read here: when the
+    // worker gets the message, a gap a source made meanwhile would already be in them.
+    const baselines = Object.fromEntries(Object.entries(this.rings).map(([n, ring]) => [n, attachReader(ring).drops()]));
+    this.worker.postMessage({ t: 'start', originNs: String(originNs), metadata: metadata ?? { 'clock.monotonicNs': String(originNs), 'clock.wallTime': wall }, baselines });
   }
 
   /** Counts as of the worker's last report (≤ 250 ms old). */

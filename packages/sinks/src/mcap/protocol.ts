@@ -29,7 +29,7 @@ export interface McapSummary {
 }
 
 export type ToMcapWorker =
-  | { t: 'start'; originNs: string; metadata: Record<string, string> }
+  | { t: 'start'; originNs: string; metadata: Record<string, string>; baselines: Record<string, Record<string, number>> }
   | { t: 'event'; stream: string; event: Record<string, unknown> }
   | { t: 'stop' }
   | { t: 'finish'; metadata: Record<string, string> | null };

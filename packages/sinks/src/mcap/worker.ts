@@ -58,6 +58,7 @@ let wake!: () => void;
 let woken = new Promise<void>((r) => (wake = r));
 let startRequested!: (m: Record<string, string>) => void;
 const started = new Promise<Record<string, string>>((r) => (startRequested = r));
+let baselines: Record<string, Record<string, number>> | null = null;
 let finishRequested!: (m: Record<string, string> | null) => void;
 const finished = new Promise<Record<string, string> | null>((r) => (finishRequested = r));
 const events: { stream: string; event: Record<string, unknown> }[] = [];
@@ -67,6 +68,7 @@ let firstError: SerializedError | null = null;
 port.on('message', (m: ToMcapWorker) => {
   if (m.t === 'start') {
     originNs = BigInt(m.originNs);
+    baselines = m.baselines;
     startRequested(m.metadata);
   } else if (m.t === 'event') {
     events.push({ stream: m.stream, event: m.event });
@@ -211,7 +213,7 @@ async function main(): Promise<void> {
   }
   post({ t: 'ready' });
   const startMeta = await started;
-  for (const s of streams) s.baseline = s.reader.drops();
+  for (const s of streams) s.baseline = baselines?.[s.name] ?? s.reader.drops(); // none: stopped before it started
   if (file && !failed && Object.keys(startMeta).length) await file.metadata('senseflow.session', startMeta).catch(fail);
   let lastProgress = 0n;
   for (;;) {
