@@ -242,14 +242,15 @@ describe('spectrum() options, lifecycle and readers', () => {
       const lastWritten = writtenNs.get(last - (last % 480))!;
       const lagMs = Number(f.publishedNs - lastWritten) / 1e6;
       expect(lagMs).toBeGreaterThanOrEqual(0);
-      expect(lagMs).toBeLessThan(DEFAULT_COALESCE_MS + 500);
+      expect(lagMs).toBeLessThan(DEFAULT_COALESCE_MS + 1000);
     }
     const [sa, sb] = [batched.stats(), perHop.stats()];
     expect(sa.computed).toBe(expected);
     expect(sb.computed).toBe(expected);
     // Hops are due every 42.7 ms: sleeping until 50 ms past a due hop takes the next one too (~0.5 wake-ups
-    // per hop). Polling every 50 ms (the former loop) woke 0.85 times per hop; per hop wakes per chunk.
-    expect(sa.wakes).toBeLessThan(0.7 * expected);
+    // per hop, 0.54 measured). Polling every 50 ms (the former loop) woke 0.85–0.88 times per hop; per hop
+    // wakes for every chunk.
+    expect(sa.wakes).toBeLessThan(0.75 * expected);
     expect(sa.wakes).toBeLessThan(sb.wakes);
     await Promise.all([batched.close(), perHop.close()]);
   }, 40_000);
