@@ -118,7 +118,7 @@ static double rate(void(*f)(void),double secs){ for(int i=0;i<3;i++) f(); long b
   do{ for(long i=0;i<block;i++) f(); it+=block*k; el=cpu()-t0; }while(el<secs); return it/el; }
 int main(int argc,char**argv){
   n=atoi(argv[1]); k=atoi(argv[2]); double secs=atof(argv[3]); bins=n/2+1;
-  if(argc>4 && !fftwf_import_wisdom_from_filename(argv[4])) { fprintf(stderr,"cannot import wisdom %s\n",argv[4]); return 1; }
+  if(argc>4 && !fftwf_import_wisdom_from_filename(argv[4])) { fprintf(stderr,"cannot import wisdom %s\\n",argv[4]); return 1; }
   in=fftwf_alloc_real((size_t)k*n); out=fftwf_alloc_complex((size_t)k*bins); tmp=fftwf_alloc_complex(bins);
   many=fftwf_plan_many_dft_r2c(1,&n,k,in,NULL,1,n,out,NULL,1,bins,FFTW_MEASURE);
   one=fftwf_plan_dft_r2c_1d(n,in,tmp,FFTW_MEASURE);
