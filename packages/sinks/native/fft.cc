@@ -123,7 +123,7 @@ void transformMagnitudes(PlanCore& c, int count, float* dst, const MagParams& p)
 
 // One napi_get_typedarray_info per argument (type, length and data at once): node-addon-api's
 // IsTypedArray + TypedArrayType + As<TypedArrayOf<T>> made three lookups, and each scans V8's typed array
-// types one by one; at N = 1024 that was a third of a call's overhead.
+// types one by one; at N = 1024 that was about a quarter of a call's overhead (1.24 → 1.13 µs per call).
 template <typename T>
 T* typedData(napi_env env, napi_value v, napi_typedarray_type type, size_t minLength, const char* what, size_t* length = nullptr) {
   napi_typedarray_type t;
