@@ -1,14 +1,15 @@
 #!/usr/bin/env node
 /**
  * FFT throughput, real single-precision forward transforms per CPU-second at N = 1024, 4096, 65536, all in
- * the same run, interleaved round by round. Time is CPU time (process CPU clock), so time spent waiting for
- * a CPU on this shared machine does not count; the ratio to FFTW from C is taken per round and its median
+ * the same run, interleaved round by round. Time is CPU time (process CPU clock, read once per ~2 ms block of
+ * calls on both sides), so time spent waiting for a CPU on this shared machine does not count; the ratio to FFTW from C is taken per round and its median
  * reported, with the load average before and after.
  *
  *   fftw-c        FFTW called from C doing the SAME work as senseflow's batched call: k different inputs
  *                 back to back (k × N floats) into a packed k × (N/2+1) complex output, FFTW_MEASURE — the
  *                 faster of one fftwf_plan_many_dft_r2c over the k rows and a per-row new-array execute
- *                 (misaligned output rows through an aligned buffer). The baseline of the ratios.
+ *                 (misaligned output rows through an aligned buffer). The baseline of the ratios. It imports
+ *                 the senseflow engine's wisdom, so both run the same FFTW plans.
  *   fftw-c-1buf   FFTW from C, one in-cache transform repeated (no new data, nothing leaves L1/L2): an upper
  *                 limit for reference, not the same work. Both compiled now: cc -O2 … -lfftw3f
  *   numpy         numpy.fft.rfft on float32 input, batched (k × N array) — python3-numpy
@@ -18,12 +19,13 @@
  *   fft.js, kissfft-js, pffft-wasm (SIMD)   other JS/WASM real FFTs
  *
  * Then the CPU of a live 48 kHz stereo spectrogram (N = 4096, 50 % overlap) on the tone source: process CPU
- * with the spectrum running minus the same source without it, default coalescing and per-hop.
+ * with the spectrum running minus the same source without it, default coalescing and per-hop; and per thread
+ * (Linux: /proc/self/task/<tid>/schedstat): main, source worker, spectrum worker, Node's other threads.
  *
  * Usage: node bench/fft.bench.mjs [--quick] [--json out.json]
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -47,15 +49,26 @@ const cpuMs = () => {
   return (u.user + u.system) / 1000;
 };
 
-/** Runs fn() repeatedly for ~SECS of CPU time; returns transforms per CPU-second. */
+/**
+ * Runs fn() repeatedly for ~SECS of CPU time; returns transforms per CPU-second. The clock is read once per
+ * block of calls (sized to ~2 ms), not per call: process.cpuUsage() costs ~1 µs, as much as a 1024-point
+ * FFT, and would be billed to the candidate (the C program times blocks the same way).
+ */
 function rate(fn, perCall) {
   for (let i = 0; i < 3; i++) fn(); // warm up (JIT, caches)
+  let block = 1;
+  for (;;) {
+    const t = cpuMs();
+    for (let i = 0; i < block; i++) fn();
+    if (cpuMs() - t >= 2 || block >= 1 << 20) break;
+    block *= 2;
+  }
   let calls = 0;
   const t0 = cpuMs();
   let el;
   do {
-    fn();
-    calls++;
+    for (let i = 0; i < block; i++) fn();
+    calls += block;
     el = cpuMs() - t0;
   } while (el < SECS * 1000);
   return (calls * perCall) / (el / 1000);
@@ -73,6 +86,13 @@ const batchOf = (n) => (n <= 4096 ? 16 : Math.max(1, Math.floor(65536 / n)));
 // ---- candidates ------------------------------------------------------------------------------
 
 const dir = mkdtempSync(join(tmpdir(), 'sf-fft-bench-'));
+/**
+ * The senseflow engine's FFTW wisdom (its plans for every size, measured once below), handed to the C program
+ * so both sides run the SAME plans: FFTW_MEASURE picks among algorithms by timing them, and on a busy machine
+ * two planners can pick differently (±10–25 % per transform, seen between C runs); the ratio is then about
+ * the binding, not the planner's luck.
+ */
+let wisdomFile = null;
 let fftwC = null;
 let fftwC1 = null;
 try {
@@ -91,10 +111,14 @@ static void run_rows(void){ for(int t=0;t<k;t++){ fftwf_complex*d=out+(size_t)t*
   if(fftwf_alignment_of((float*)d)==0) fftwf_execute_dft_r2c(one,in+(size_t)t*n,d);
   else { fftwf_execute_dft_r2c(one,in+(size_t)t*n,tmp); memcpy(d,tmp,sizeof(fftwf_complex)*bins); } } }
 static void run_1buf(void){ for(int t=0;t<k;t++) fftwf_execute_dft_r2c(one,in,tmp); }
-static double rate(void(*f)(void),double secs){ for(int i=0;i<3;i++) f(); long it=0; double t0=cpu(),el;
-  do{ f(); it+=k; el=cpu()-t0; }while(el<secs); return it/el; }
+/* The clock is read once per block of calls (~2 ms), like the JS side. */
+static double rate(void(*f)(void),double secs){ for(int i=0;i<3;i++) f(); long block=1;
+  for(;;){ double t=cpu(); for(long i=0;i<block;i++) f(); if(cpu()-t>=0.002||block>=1<<20) break; block*=2; }
+  long it=0; double t0=cpu(),el;
+  do{ for(long i=0;i<block;i++) f(); it+=block*k; el=cpu()-t0; }while(el<secs); return it/el; }
 int main(int argc,char**argv){
   n=atoi(argv[1]); k=atoi(argv[2]); double secs=atof(argv[3]); bins=n/2+1;
+  if(argc>4 && !fftwf_import_wisdom_from_filename(argv[4])) { fprintf(stderr,"cannot import wisdom %s\\n",argv[4]); return 1; }
   in=fftwf_alloc_real((size_t)k*n); out=fftwf_alloc_complex((size_t)k*bins); tmp=fftwf_alloc_complex(bins);
   many=fftwf_plan_many_dft_r2c(1,&n,k,in,NULL,1,n,out,NULL,1,bins,FFTW_MEASURE);
   one=fftwf_plan_dft_r2c_1d(n,in,tmp,FFTW_MEASURE);
@@ -106,7 +130,8 @@ int main(int argc,char**argv){
   execFileSync('cc', ['-O2', '-o', join(dir, 'fftw'), src, '-lfftw3f']);
   const memo = new Map(); // one C run per (round, n) serves both columns
   const runC = (n) => {
-    const [same, one] = execFileSync(join(dir, 'fftw'), [String(n), String(batchOf(n)), String(SECS)]).toString().trim().split(' ').map(Number);
+    const argv = [String(n), String(batchOf(n)), String(SECS), ...(wisdomFile ? [wisdomFile] : [])];
+    const [same, one] = execFileSync(join(dir, 'fftw'), argv).toString().trim().split(' ').map(Number);
     memo.set(n, one);
     return same;
   };
@@ -222,6 +247,14 @@ try {
   console.error(`pffft-wasm: skipped (${e.message.split('\n')[0]})`);
 }
 const live = candidates.filter(([, fn]) => fn);
+try {
+  const e = sinks.fftEngine({ engine: 'fftw' });
+  for (const n of SIZES) e.plan(n);
+  const w = e.exportWisdom();
+  if (w) writeFileSync((wisdomFile = join(dir, 'wisdom')), w);
+} catch (e) {
+  console.error(`fftw wisdom: not shared with fftw-c (${e.message.split('\n')[0]})`);
+}
 
 // ---- throughput ------------------------------------------------------------------------------
 
@@ -242,7 +275,12 @@ for (let r = 0; r < ROUNDS; r++) {
     }
   }
 }
-const median = (a) => [...a].sort((x, y) => x - y)[a.length >> 1];
+/** The median (the mean of the middle two for an even count). */
+const median = (a) => {
+  const s = [...a].sort((x, y) => x - y);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
 
 const fmt = (v) => (v >= 1e6 ? `${(v / 1e6).toFixed(2)}M` : v >= 1e3 ? `${(v / 1e3).toFixed(1)}k` : v.toFixed(0));
 const names = [...live.map(([name]) => name)];
@@ -270,6 +308,26 @@ console.log(`load average after the throughput rounds: ${load()}`);
 
 // ---- live spectrogram CPU --------------------------------------------------------------------
 
+/** CPU time (ns, from the scheduler: /proc/self/task/<tid>/schedstat) of each of this process's threads. */
+function threadCpuNs() {
+  const out = new Map();
+  let tids = [];
+  try {
+    tids = readdirSync('/proc/self/task');
+  } catch {
+    return out; // not Linux: per-thread figures are left out
+  }
+  for (const tid of tids) {
+    try {
+      out.set(tid, Number(readFileSync(`/proc/self/task/${tid}/schedstat`, 'utf8').split(' ')[0]));
+    } catch {
+      // the thread ended meanwhile
+    }
+  }
+  return out;
+}
+const tidsNow = () => new Set(threadCpuNs().keys());
+
 async function liveCpu() {
   let openTone;
   try {
@@ -280,7 +338,12 @@ async function liveCpu() {
   }
   const secs = quick ? 4 : 10;
   const measure = async (spectrumOptions) => {
+    // Threads by role: the ones that appear when the source opens are its worker's, the ones that appear
+    // when the spectrum starts are the spectrum pool's (the pool is closed after each run so its thread is
+    // new each time); the main thread is tid = pid; the rest are Node's own (V8 platform, libuv).
+    const before = tidsNow();
     const src = await openTone({ rate: 48000, channels: 2, frequency: 1000 });
+    const withSource = tidsNow();
     let stream = null;
     let frames = 0;
     if (spectrumOptions) {
@@ -288,19 +351,25 @@ async function liveCpu() {
       await stream.ready;
       stream.frames$.subscribe(() => frames++);
     }
+    const role = (tid) => (tid === String(process.pid) ? 'main' : !withSource.has(tid) ? 'spectrum' : !before.has(tid) ? 'source' : 'other');
     await new Promise((r) => setTimeout(r, 2000)); // settle (JIT, caches)
     const c0 = process.cpuUsage();
+    const th0 = threadCpuNs();
     const f0 = frames;
     const s0 = stream?.stats();
     const t0 = performance.now();
     await new Promise((r) => setTimeout(r, secs * 1000));
     const cpu = process.cpuUsage(c0);
+    const th1 = threadCpuNs();
     const wall = (performance.now() - t0) / 1000;
     const s1 = stream?.stats();
     const got = frames - f0;
     await stream?.close();
     await src.close();
-    return { pct: (100 * (cpu.user + cpu.system)) / 1e6 / wall, wall, frames: got, wakesPerSec: s1 ? (s1.wakes - s0.wakes) / wall : 0, engine: s1?.engine };
+    if (stream) await sinks.closeSpectrumPool();
+    const threads = { main: 0, source: 0, spectrum: 0, other: 0 };
+    for (const [tid, ns] of th1) if (th0.has(tid)) threads[role(tid)] += (100 * (ns - th0.get(tid))) / 1e9 / wall;
+    return { pct: (100 * (cpu.user + cpu.system)) / 1e6 / wall, threads, wall, frames: got, wakesPerSec: s1 ? (s1.wakes - s0.wakes) / wall : 0, engine: s1?.engine };
   };
   // Rounds alternate the configurations; each round's spectrum cost is its CPU minus the source alone's in
   // the same round, and the median over rounds is reported.
@@ -309,9 +378,13 @@ async function liveCpu() {
     [`spectrum, default (coalesceMs ${sinks.DEFAULT_COALESCE_MS})`, {}],
     ['spectrum, coalesceMs: 0 (per hop)', { coalesceMs: 0 }],
   ];
-  const rounds = quick ? 2 : 4;
+  const rounds = quick ? 3 : 5;
   const runs = new Map(configs.map(([name]) => [name, []]));
   const diffs = new Map(configs.map(([name]) => [name, []]));
+  // Per thread: the spectrum's own thread, plus what it adds to the main thread and Node's other threads
+  // (the source's thread is left out: it does the same work either way, and its ±0.5 % swings between
+  // runs are what makes the process difference noisy).
+  const threadDiffs = new Map(configs.map(([name]) => [name, []]));
   for (let i = 0; i < rounds; i++) {
     const round = {};
     for (let j = 0; j < configs.length; j++) {
@@ -319,7 +392,12 @@ async function liveCpu() {
       round[name] = await measure(opts);
       runs.get(name).push(round[name]);
     }
-    for (const [name] of configs) diffs.get(name).push(round[name].pct - round['source alone'].pct);
+    const base = round['source alone'].threads;
+    for (const [name] of configs) {
+      diffs.get(name).push(round[name].pct - round['source alone'].pct);
+      const t = round[name].threads;
+      threadDiffs.get(name).push({ main: t.main - base.main, spectrum: t.spectrum, other: t.other - base.other });
+    }
   }
   console.log(`\nLive spectrogram: tone source 48 kHz stereo s16, N = 4096, hop 2048 (${(48000 / 2048).toFixed(1)} frames/s × 2 channels), frames$ subscribed on the main thread.`);
   console.log(`Process CPU (% of one core), ${rounds} alternating rounds of ${secs} s; the spectrum's cost = its CPU minus the source alone's in the same round, median (goal ≤ 1 %):`);
@@ -329,9 +407,18 @@ async function liveCpu() {
     const m = rs[rs.length >> 1];
     const pct = median(rs.map((x) => x.pct));
     const cost = median(diffs.get(name));
+    const th = (k) => median(rs.map((x) => x.threads[k])).toFixed(2);
     const extra = name === 'source alone' ? '' : ` → spectrum ${cost.toFixed(2)}% (rounds: ${diffs.get(name).map((d) => d.toFixed(2)).join(', ')}); ${m.frames} frames in ${m.wall.toFixed(1)} s, ${m.wakesPerSec.toFixed(0)} worker wake-ups/s, engine ${m.engine}`;
     console.log(`  ${name.padEnd(38)} ${pct.toFixed(2)}%${extra}`);
-    out[name] = { pct, spectrumPct: cost, rounds: diffs.get(name), frames: m.frames, wakesPerSec: m.wakesPerSec };
+    console.log(`  ${''.padEnd(38)} per thread: main ${th('main')}%, source worker ${th('source')}%, spectrum worker ${th('spectrum')}%, Node's other threads ${th('other')}%`);
+    out[name] = { pct, spectrumPct: cost, rounds: diffs.get(name), threads: rs.map((x) => x.threads), frames: m.frames, wakesPerSec: m.wakesPerSec };
+    if (name !== 'source alone') {
+      const td = threadDiffs.get(name);
+      const sum = td.map((d) => d.main + d.spectrum + d.other);
+      const md = (k) => median(td.map((d) => d[k])).toFixed(2);
+      console.log(`  ${''.padEnd(38)} spectrum's cost by thread (source's thread left out): ${median(sum).toFixed(2)}% = main +${md('main')}%, spectrum worker ${md('spectrum')}%, other +${md('other')}% (rounds: ${sum.map((d) => d.toFixed(2)).join(', ')})`);
+      out[name].byThread = { total: median(sum), rounds: sum, main: median(td.map((d) => d.main)), spectrum: median(td.map((d) => d.spectrum)), other: median(td.map((d) => d.other)) };
+    }
   }
   return out;
 }

@@ -3,7 +3,7 @@ import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
 import { InvalidOptionError } from '@senseflow/core';
-import { JsFftEngine, FftwEngine, fftEngine, makeWindow, windowSum, type FftEngine } from '@senseflow/sinks';
+import { JsFftEngine, FftwEngine, fftEngine, fftwAddon, makeWindow, windowSum, type FftEngine } from '@senseflow/sinks';
 
 // The FFTW engine needs the addon (pnpm --filter @senseflow/sinks build, libfftw3-dev). Under CI its
 // absence is a failure, not a skip.
@@ -274,5 +274,30 @@ describe('the addon in worker threads', () => {
     expect(a).toEqual([out[2], out[3]]);
     expect(b).toEqual([out[2], out[3]]);
     expect(out[2]).toBeCloseTo(Math.cos((2 * Math.PI) / 2048), 5);
+  });
+});
+
+describe('the addon guards its own arguments', () => {
+  it.skipIf(fftwMissing)(`a raw call with a wrong array type, a short array or a non-number throws (TypeError / RangeError), never crashes${fftwMissing ? ` (skipped: ${fftwMissing})` : ''}`, () => {
+    // The addon behind the TypeScript checks: each typed-array argument is looked up once (type, length, data).
+    const plan = new (fftwAddon().Plan)(64, 1, 0);
+    const bins = 33;
+    const ok = () => plan.forward(new Float32Array(64), new Float32Array(bins * 2), 1);
+    expect(ok).not.toThrow();
+    expect(() => plan.forward(new Float64Array(64) as never, new Float32Array(bins * 2), 1)).toThrow(TypeError);
+    expect(() => plan.forward({} as never, new Float32Array(bins * 2), 1)).toThrow(/input: wrong typed array type/);
+    expect(() => plan.forward(new Float32Array(63), new Float32Array(bins * 2), 1)).toThrow(RangeError);
+    expect(() => plan.forward(new Float32Array(64), new Float32Array(bins * 2 - 1), 1)).toThrow(/output: too short/);
+    expect(() => plan.forward(new Float32Array(64), new Float32Array(bins * 2), 'x' as never)).toThrow(/k: expected a number/);
+    const ring = new Int16Array(128 * 2);
+    const out = new Float32Array(bins * 2);
+    const gather = (src: unknown, chans: unknown) => plan.gather(src as never, 128, 2, chans as never, 0, 64, 1, null, 0, 1, 1, -200, out);
+    expect(() => gather(ring, Int32Array.of(0, 1))).not.toThrow();
+    expect(() => gather(new Uint8Array(512), Int32Array.of(0))).toThrow(/src: Int16Array, Int32Array or Float32Array/);
+    expect(() => gather(new Int16Array(10), Int32Array.of(0))).toThrow(/src: too short/);
+    expect(() => gather(ring, [0])).toThrow(/chans: wrong typed array type/);
+    expect(() => gather(ring, Int32Array.of(2))).toThrow(/chans: channel out of range/);
+    plan.dispose();
+    expect(ok).toThrow(/plan disposed/);
   });
 });

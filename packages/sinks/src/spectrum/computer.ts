@@ -3,7 +3,7 @@
  * frame ring. Runs in whichever thread calls {@link SpectrumComputer.step} — the pool worker normally; a
  * user's own worker or a test just as well. Never waits: it computes what is ready and returns.
  */
-import { FrameRingWriter, ItemFlags, RingConsumer, SampleRingViews, consumeSamples, type SampleChunkView, type WritableSlot } from '@senseflow/core';
+import { FrameRingWriter, ItemFlags, RingConsumer, SampleRingViews, consumeSamples, ringClosed, type SampleChunkView, type WritableSlot } from '@senseflow/core';
 import type { FftEngine, FftPlan, MagnitudeOptions, RingWindows } from '../fft/engine.js';
 import { makeWindow } from '../fft/window.js';
 import { amplitudeGains, firstHop, oldestValidHop, readyHopEnd } from './frame-math.js';
@@ -71,6 +71,29 @@ export class SpectrumComputer {
   /** The frame-ring writer (to mark state at the end). */
   get output(): FrameRingWriter {
     return this.writer;
+  }
+
+  /** Frames the source has written so far. */
+  framesWritten(): bigint {
+    return this.v.framesWritten();
+  }
+
+  /** Whether the source's ring is closed (its writer is done). */
+  sourceClosed(): boolean {
+    return ringClosed(this.v.sab);
+  }
+
+  /**
+   * Milliseconds from now until the next hop is due: when its last sample should be in at the source's
+   * nominal rate, plus `coalesceMs` (so every hop whose samples arrive within that window is computed in
+   * the same wake-up). Null with `coalesceMs: 0` (each hop as soon as its last sample is in: wait for the
+   * source's commits instead).
+   */
+  msUntilDue(): number | null {
+    const { o } = this;
+    if (o.coalesceMs === 0) return null;
+    const missing = this.nextHop * BigInt(o.hop) + BigInt(o.size) - this.v.framesWritten();
+    return (missing > 0n ? (Number(missing) * 1000) / o.rate : 0) + o.coalesceMs;
   }
 
   /** Computes and publishes every hop whose samples are all written. Returns the number of frames published. */

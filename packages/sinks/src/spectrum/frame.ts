@@ -44,9 +44,16 @@ export function makeFrame(
   s: FrameStatics,
 ): SpectrumFrame {
   const bins = s.frequencies.length;
+  // Fields listed one by one (not spread): a literal of fixed shape is built from V8's boilerplate.
   const frame: SpectrumFrame = {
     kind: 'spectrum',
-    ...fields,
+    seq: fields.seq,
+    startFrame: fields.startFrame,
+    captureNs: fields.captureNs,
+    receiveNs: fields.receiveNs,
+    flags: fields.flags,
+    scale: fields.scale,
+    magnitudes: fields.magnitudes,
     size: s.size,
     hop: s.hop,
     rate: s.rate,
@@ -59,19 +66,31 @@ export function makeFrame(
   return frame;
 }
 
+/** Typed views over each slot of a ring, made once per slot (by the slot's byte offset in the ring's buffer). */
+const slotViews = new WeakMap<ArrayBufferLike, Map<number, { head: BigInt64Array; mags: Float32Array }>>();
+
 /** A frame over a ring slot (zero-copy). */
 export function frameFromView(v: FrameView, s: FrameStatics): SpectrumFrame {
-  const head = new BigInt64Array(v.data.buffer, v.data.byteOffset, 2);
-  const mags = new Float32Array(v.data.buffer, v.data.byteOffset + PAYLOAD_HEADER_BYTES, v.width * v.height);
+  const buf = v.data.buffer;
+  let slots = slotViews.get(buf);
+  if (!slots) slotViews.set(buf, (slots = new Map()));
+  let views = slots.get(v.data.byteOffset);
+  if (!views || views.mags.length !== v.width * v.height) {
+    views = {
+      head: new BigInt64Array(buf, v.data.byteOffset, 2),
+      mags: new Float32Array(buf, v.data.byteOffset + PAYLOAD_HEADER_BYTES, v.width * v.height),
+    };
+    slots.set(v.data.byteOffset, views);
+  }
   return makeFrame(
     {
-      seq: head[PayloadI64.SEQ],
-      startFrame: head[PayloadI64.START_FRAME],
+      seq: views.head[PayloadI64.SEQ],
+      startFrame: views.head[PayloadI64.START_FRAME],
       captureNs: v.captureNs,
       receiveNs: v.receiveNs,
       flags: v.flags,
       scale: v.format === ScaleCode.linear ? 'linear' : 'db',
-      magnitudes: mags,
+      magnitudes: views.mags,
     },
     s,
   );

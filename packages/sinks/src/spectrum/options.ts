@@ -24,9 +24,12 @@ export interface SpectrumOptions {
   slots?: number;
   /**
    * Let hops accumulate for up to this many ms and compute them in one wake-up (0 … 1000, default
-   * {@link DEFAULT_COALESCE_MS}). Subscribers still get every frame, in order, with the same values, in
-   * batches; the price is up to that much latency. 0 computes each hop as soon as its last sample is in
-   * (one worker wake-up per hop; docs/spectrum.md has the measured cost of both).
+   * {@link DEFAULT_COALESCE_MS}): the worker sleeps until the next hop's last sample is due at the source's
+   * rate plus this long, and computes every hop ready by then. Subscribers still get every frame, in order,
+   * with the same values, in batches; the price is up to that much latency (more only for a source that
+   * delivers ahead of its rate, e.g. a backlog burst: it is then polled every `coalesceMs`). 0 computes each
+   * hop as soon as its last sample is in (the worker wakes for every source chunk; docs/spectrum.md has the
+   * measured cost of both).
    */
   coalesceMs?: number;
   logger?: Logger;
