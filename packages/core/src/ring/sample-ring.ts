@@ -186,6 +186,22 @@ export interface SampleReservation {
   byteLength: number;
 }
 
+/** A reservation whose sample view is made on first use: a native read fills the ring by byte offset, and a typed array per chunk was a measurable share of a 64-frame chunk's cost. */
+class Reservation implements SampleReservation {
+  private view: SampleArray | null = null;
+  constructor(
+    private readonly all: SampleArray,
+    readonly startFrame: bigint,
+    readonly frames: number,
+    private readonly first: number,
+    readonly byteOffset: number,
+    readonly byteLength: number,
+  ) {}
+  get samples(): SampleArray {
+    return (this.view ??= this.all.subarray(this.first, this.first + this.byteLength / this.all.BYTES_PER_ELEMENT));
+  }
+}
+
 /**
  * The single writer of a sample ring. `reserve()` hands out the next contiguous region (it stops at the
  * ring's end, so a wrap is two chunks), the source fills it (a native read writes straight into it), and
@@ -240,13 +256,7 @@ export class SampleRingWriter extends RingWriterBase {
     this.reserved = frames;
     // Publish the overwrite frontier before touching the samples, so readers can detect a torn copy.
     Atomics.store(i64, I64.FRAMES_RESERVED, start + BigInt(frames));
-    return {
-      startFrame: start,
-      frames,
-      samples: this.v.samples.subarray(pos * channels, (pos + frames) * channels),
-      byteOffset: g.dataOffset + pos * g.bytesPerFrame,
-      byteLength: frames * g.bytesPerFrame,
-    };
+    return new Reservation(this.v.samples, start, frames, pos * channels, g.dataOffset + pos * g.bytesPerFrame, frames * g.bytesPerFrame);
   }
 
   /** Publishes `frames` (≤ reserved) frames whose first frame was captured at `captureNs`. Returns the chunk seq. */
