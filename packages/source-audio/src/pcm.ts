@@ -1,7 +1,7 @@
 /**
  * An open ALSA capture PCM (worker side): a typed wrapper over the addon's handle.
  */
-import { InvalidStateError, type SampleFormat } from '@senseflow/core';
+import { InvalidStateError, NativeError, type SampleFormat } from '@senseflow/core';
 import { READ_XRUN, ReadOut, alsa, type AlsaAddon, type NativePcmInfo } from './native.js';
 import { typedAlsaError, type CaptureChoices } from './native-errors.js';
 import type { ReadStamp } from './timestamps.js';
@@ -48,6 +48,9 @@ export class CapturePcm {
     readonly info: NativePcmInfo,
     readonly params: PcmParams,
   ) {
+    // An addon built from other sources would fill other slots: say so instead of reading wrong stamps.
+    if (native.readOutSlots !== Object.keys(ReadOut).length)
+      throw new NativeError(`the ALSA addon fills ${native.readOutSlots} read slots, this build expects ${Object.keys(ReadOut).length}: rebuild it (pnpm --filter @senseflow/source-audio build)`);
     this.out = new Float64Array(native.readOutSlots);
     this.out64 = new BigInt64Array(this.out.buffer);
   }
