@@ -10,7 +10,9 @@
 // (tools/fixtures), so run it through the fixture script:
 //   bash tools/fixtures/with-userspace-audio.sh node bench/audio-capture.bench.mjs
 // In the kernel VM: --device hw:Loopback,1 (snd-aloop, fed by aplay on hw:Loopback,0).
-// Usage: node bench/audio-capture.bench.mjs [--rounds 5] [--seconds 3] [--period 64] [--device D] [--strace] [--json]
+// Both sides are measured after the same warm-up (--warmup, default 3 s: at 64-frame periods V8 is still
+// optimizing the worker's per-chunk path 1.5 s in).
+// Usage: node bench/audio-capture.bench.mjs [--rounds 5] [--seconds 3] [--warmup 3] [--period 64] [--device D] [--strace] [--json]
 // --strace: one more round of each under `strace -c -f`, printing syscall counts per period (CPU figures
 // from that round are not used).
 // Build first: pnpm --filter @senseflow/source-audio build
@@ -27,6 +29,7 @@ const arg = (name, dflt) => {
 const ROUNDS = Number(arg('rounds', 5));
 const SECONDS = Number(arg('seconds', 3));
 const PERIOD = Number(arg('period', 64));
+const WARMUP_MS = Number(arg('warmup', 3)) * 1000;
 const RATE = 48000;
 const CH = 2;
 const BUFFER = 4800; // 100 ms, as deviceBufferMs: 100 below
@@ -44,7 +47,7 @@ if (!device) {
   }
   // The file plugin reads this while the slave paces it; long enough for every round (it must not run out).
   const infile = join(dir, 'in.raw');
-  const seconds = (ROUNDS + 2) * (SECONDS + 4) + 10;
+  const seconds = (ROUNDS + 2) * (SECONDS + WARMUP_MS / 1000 + 3) + 10;
   const pcm = Buffer.alloc(RATE * CH * 2 * seconds);
   for (let i = 0; i < pcm.length; i += 2) pcm.writeInt16LE(((i * 7919) % 65536) - 32768, i);
   writeFileSync(infile, pcm);
@@ -65,7 +68,7 @@ const cpuOf = (pid, tids) => tids.reduce((s, t) => s + taskNs(pid, t), 0);
 async function senseflowRound(seconds) {
   const before = new Set(tasks(process.pid));
   const mic = await openMicrophone({ device, rate: RATE, channels: CH, periodFrames: PERIOD, deviceBufferMs: 100 });
-  await sleep(1500); // warm-up (JIT, the stream settles)
+  await sleep(WARMUP_MS); // warm-up (JIT, the stream settles)
   const tids = tasks(process.pid).filter((t) => !before.has(t)); // the capture worker and its plugin threads
   const c0 = cpuOf(process.pid, tids);
   const w0 = performance.now();
@@ -80,7 +83,7 @@ async function senseflowRound(seconds) {
 async function arecordRound(seconds, wrap = []) {
   const argv = ['-q', '-D', device, '-f', 'S16_LE', '-r', String(RATE), '-c', String(CH), `--period-size=${PERIOD}`, `--buffer-size=${BUFFER}`, '-t', 'raw', '/dev/null'];
   const p = wrap.length ? spawn(wrap[0], [...wrap.slice(1), 'arecord', ...argv]) : spawn('arecord', argv);
-  await sleep(1500);
+  await sleep(WARMUP_MS);
   const pid = p.pid;
   const c0 = cpuOf(pid, tasks(pid));
   const w0 = performance.now();
@@ -97,7 +100,7 @@ const median = (a) => [...a].sort((x, y) => x - y)[a.length >> 1];
 const load0 = load();
 log(`ALSA capture CPU, ${RATE} Hz ${CH} ch s16le, period ${PERIOD} frames (${(RATE / PERIOD).toFixed(0)} periods/s), buffer ${BUFFER}`);
 log(`device: ${device}`);
-log(`${new Date().toISOString()}  load average before: ${load0}  (${ROUNDS} alternating rounds of ${SECONDS} s)`);
+log(`${new Date().toISOString()}  load average before: ${load0}  (${ROUNDS} alternating rounds of ${SECONDS} s, each after a ${WARMUP_MS / 1000} s warm-up)`);
 const rows = [];
 for (let r = 0; r < ROUNDS; r++) {
   // Alternate which side goes first so neither always follows the same neighbour.

@@ -60,18 +60,16 @@ int StopPcm(Pcm* p);
 constexpr int kReadXrun = -1;          // overrun/suspend: recovered and restarted; loss is in the stamps
 constexpr int kReadDisconnected = -2;  // device gone or stream broken: out[kOutErrno] says why
 
-// Float64 slots of the `out` array filled by ReadPcm.
+// Slots of the `out` array filled by ReadPcm: 8 bytes each, a double unless marked int64 (times in CLOCK_MONOTONIC
+// ns, read through a BigInt64Array over the same memory: no sec/nsec → BigInt arithmetic per chunk in JS).
 enum ReadOut {
-  kOutTsSec = 0,     // snd_pcm_htimestamp(): time of the last hw pointer update (CLOCK_MONOTONIC)
-  kOutTsNsec = 1,
-  kOutAvail = 2,     // frames captured but not yet read, at that timestamp
-  kOutDelay = 3,     // snd_pcm_delay() after the read (includes hardware FIFO delay), -1 if unknown
-  kOutNowSec = 4,    // CLOCK_MONOTONIC right after the read
-  kOutNowNsec = 5,
-  kOutErrno = 6,     // errno of an xrun/disconnect
-  kOutXrunSec = 7,   // for an xrun: when the driver stopped (status trigger timestamp), else 0
-  kOutXrunNsec = 8,
-  kOutCount = 9
+  kOutTsNs = 0,    // int64: snd_pcm_htimestamp(), time of the last hw pointer update; 0 when the PCM gave none
+  kOutAvail = 1,   // frames captured but not yet read, at that timestamp
+  kOutDelay = 2,   // snd_pcm_delay() after the read (includes hardware FIFO delay), -1 if unknown
+  kOutNowNs = 3,   // int64: CLOCK_MONOTONIC right after the read
+  kOutErrno = 4,   // errno of an xrun/disconnect
+  kOutXrunNs = 5,  // int64: for an xrun, when the driver stopped (status trigger timestamp), else 0
+  kOutCount = 6
 };
 // Waits (≤ timeoutMs) until `frames` frames are there, then reads all that are, up to maxFrames: a
 // reader that woke late takes the periods that piled up in one call instead of one call per period.

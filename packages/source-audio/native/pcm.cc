@@ -2,6 +2,7 @@
 #include <time.h>
 
 #include <algorithm>
+#include <cstring>
 
 #include "common.h"
 
@@ -14,6 +15,12 @@ snd_pcm_format_t FormatOf(const std::string& f) {
   if (f == "s32le") return SND_PCM_FORMAT_S32_LE;
   if (f == "f32le") return SND_PCM_FORMAT_FLOAT_LE;
   return SND_PCM_FORMAT_UNKNOWN;
+}
+
+// Stores a timespec as int64 ns in an int64 slot of `out` (see enum ReadOut).
+void PutNs(double* out, int slot, const timespec& t) {
+  const int64_t ns = int64_t(t.tv_sec) * 1000000000 + t.tv_nsec;
+  std::memcpy(&out[slot], &ns, sizeof ns);
 }
 
 int64_t NowMs() {
@@ -33,13 +40,9 @@ int64_t NowMs() {
 int Recover(Pcm* p, int err, double* out) {
   snd_pcm_status_t* st;
   snd_pcm_status_alloca(&st);
-  out[kOutXrunSec] = out[kOutXrunNsec] = 0;
-  if (snd_pcm_status(p->handle, st) == 0) {
-    snd_htimestamp_t t;
-    snd_pcm_status_get_trigger_htstamp(st, &t);  // the stop (xrun) moment for a stopped stream
-    out[kOutXrunSec] = double(t.tv_sec);
-    out[kOutXrunNsec] = double(t.tv_nsec);
-  }
+  snd_htimestamp_t t{0, 0};
+  if (snd_pcm_status(p->handle, st) == 0) snd_pcm_status_get_trigger_htstamp(st, &t);  // the stop (xrun) moment
+  PutNs(out, kOutXrunNs, t);
   int rc = 0;
   if (err == -ESTRPIPE) {
     rc = snd_pcm_resume(p->handle);  // non-blocking: -EAGAIN means "not yet", then we re-prepare
@@ -199,12 +202,10 @@ int ReadPcm(Pcm* p, uint8_t* dst, snd_pcm_uframes_t frames, snd_pcm_uframes_t ma
   p->leftAfterRead = hav;
   timespec now;
   clock_gettime(CLOCK_MONOTONIC, &now);
-  out[kOutTsSec] = double(ts.tv_sec);
-  out[kOutTsNsec] = double(ts.tv_nsec);
+  PutNs(out, kOutTsNs, ts);
   out[kOutAvail] = double(hav);
   out[kOutDelay] = double(delay);
-  out[kOutNowSec] = double(now.tv_sec);
-  out[kOutNowNsec] = double(now.tv_nsec);
+  PutNs(out, kOutNowNs, now);
   out[kOutErrno] = 0;
   return int(n);
 }

@@ -45,17 +45,17 @@ export interface NativeCard {
 export const READ_XRUN = -1;
 export const READ_DISCONNECTED = -2;
 
-/** Slots of the Float64Array `read()` fills (mirrors `enum ReadOut` in native/common.h). */
+/**
+ * Slots of the `out` array `read()` fills (mirrors `enum ReadOut` in native/common.h), 8 bytes each: a double
+ * (Float64Array view) unless named `_NS`, which are int64 CLOCK_MONOTONIC ns (BigInt64Array view of the same memory).
+ */
 export const ReadOut = {
-  TS_SEC: 0,
-  TS_NSEC: 1,
-  AVAIL: 2,
-  DELAY: 3,
-  NOW_SEC: 4,
-  NOW_NSEC: 5,
-  ERRNO: 6,
-  XRUN_SEC: 7,
-  XRUN_NSEC: 8,
+  TS_NS: 0,
+  AVAIL: 1,
+  DELAY: 2,
+  NOW_NS: 3,
+  ERRNO: 4,
+  XRUN_NS: 5,
 } as const;
 
 /** The addon's surface (see native/addon.cc). */

@@ -1,7 +1,7 @@
 /**
  * An open ALSA capture PCM (worker side): a typed wrapper over the addon's handle.
  */
-import { InvalidStateError, type SampleFormat } from '@senseflow/core';
+import { InvalidStateError, NativeError, type SampleFormat } from '@senseflow/core';
 import { READ_XRUN, ReadOut, alsa, type AlsaAddon, type NativePcmInfo } from './native.js';
 import { typedAlsaError, type CaptureChoices } from './native-errors.js';
 import type { ReadStamp } from './timestamps.js';
@@ -38,6 +38,8 @@ export function probeChoices(device: string): CaptureChoices | null {
 
 export class CapturePcm {
   private readonly out: Float64Array;
+  /** The same memory as `out`, for the int64 ns slots. */
+  private readonly out64: BigInt64Array;
   private closed = false;
   readonly result: PcmReadResult = { kind: 'timeout', frames: 0, stamp: { tsNs: 0n, availFrames: 0, delayFrames: -1, nowNs: 0n }, errno: '', xrunNs: 0n };
 
@@ -46,7 +48,11 @@ export class CapturePcm {
     readonly info: NativePcmInfo,
     readonly params: PcmParams,
   ) {
+    // An addon built from other sources would fill other slots: say so instead of reading wrong stamps.
+    if (native.readOutSlots !== Object.keys(ReadOut).length)
+      throw new NativeError(`the ALSA addon fills ${native.readOutSlots} read slots, this build expects ${Object.keys(ReadOut).length}: rebuild it (pnpm --filter @senseflow/source-audio build)`);
     this.out = new Float64Array(native.readOutSlots);
+    this.out64 = new BigInt64Array(this.out.buffer);
   }
 
   /** Opens and negotiates; throws DeviceNotFoundError / DeviceBusyError / UnsupportedFormatError (with choices). */
@@ -86,17 +92,17 @@ export class CapturePcm {
     r.errno = '';
     if (rc > 0) {
       r.kind = 'data';
-      r.stamp.tsNs = BigInt(o[ReadOut.TS_SEC]) * 1_000_000_000n + BigInt(o[ReadOut.TS_NSEC]);
+      r.stamp.tsNs = this.out64[ReadOut.TS_NS];
       r.stamp.availFrames = o[ReadOut.AVAIL];
       r.stamp.delayFrames = o[ReadOut.DELAY];
-      r.stamp.nowNs = BigInt(o[ReadOut.NOW_SEC]) * 1_000_000_000n + BigInt(o[ReadOut.NOW_NSEC]);
+      r.stamp.nowNs = this.out64[ReadOut.NOW_NS];
     } else if (rc === 0) {
       r.kind = 'timeout';
     } else {
       r.kind = rc === READ_XRUN ? 'xrun' : 'disconnected';
       const n = o[ReadOut.ERRNO];
       r.errno = this.native.errnoName(n);
-      r.xrunNs = rc === READ_XRUN ? BigInt(o[ReadOut.XRUN_SEC]) * 1_000_000_000n + BigInt(o[ReadOut.XRUN_NSEC]) : 0n;
+      r.xrunNs = rc === READ_XRUN ? this.out64[ReadOut.XRUN_NS] : 0n;
     }
     return r;
   }

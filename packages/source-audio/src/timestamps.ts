@@ -36,7 +36,12 @@ const NS = 1_000_000_000n;
 
 /** `frames` at `rate` as nanoseconds (rounded to the nearest). */
 export function framesToNs(frames: number, rate: number): bigint {
-  return (BigInt(Math.round(frames)) * NS + BigInt(rate >> 1)) / BigInt(rate);
+  const f = Math.round(frames);
+  // Per-chunk fast path: while the numerator is below 2^53 the double arithmetic is exact and floor(a / b)
+  // equals the integer quotient, so this is the BigInt result below with one BigInt made instead of five.
+  const num = f * 1e9 + (rate >> 1);
+  if (f >= 0 && num <= Number.MAX_SAFE_INTEGER) return BigInt(Math.floor(num / rate));
+  return (BigInt(f) * NS + BigInt(rate >> 1)) / BigInt(rate);
 }
 
 /** Seconds/nanoseconds pair (as the addon reports, in doubles) → bigint ns. */

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { chunkCaptureTime, framesToNs, lostFramesBetween, type ReadStamp } from '@senseflow/source-audio';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 
 interface Rec {
@@ -15,6 +16,20 @@ const fixture = JSON.parse(readFileSync(new URL('./fixtures/aloop-read-stamps.js
 const RATE = fixture.rate;
 const stampOf = (r: Rec): ReadStamp => ({ tsNs: BigInt(r.ts!), availFrames: r.avail!, delayFrames: r.delay!, nowNs: BigInt(r.now!) });
 const MAX_LAG = 2_000_000_000n;
+
+describe('framesToNs', () => {
+  // The reference: integer arithmetic on BigInts (what framesToNs computed before its double fast path).
+  const reference = (frames: number, rate: number) => (BigInt(Math.round(frames)) * 1_000_000_000n + BigInt(rate >> 1)) / BigInt(rate);
+  it('equals the BigInt integer arithmetic for every frame count and rate', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: -1e7, max: 2e7 }), fc.integer({ min: 1, max: 1_536_000 }), (frames, rate) => framesToNs(frames, rate) === reference(frames, rate)),
+      { numRuns: 20000 },
+    );
+    for (const rate of [8000, 44100, 48000, 96000, 192000, 7, 1_536_000])
+      for (const frames of [0, 1, 63, 64, 65, 4799, 4800, 9_007_199, 9_007_200, 1e8, 1e12])
+        expect(framesToNs(frames, rate)).toBe(reference(frames, rate));
+  });
+});
 
 describe('chunk capture times', () => {
   it('back-dates the driver stamp by the frames waiting plus the chunk', () => {

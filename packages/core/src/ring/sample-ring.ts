@@ -186,6 +186,22 @@ export interface SampleReservation {
   byteLength: number;
 }
 
+/** A reservation whose sample view is made on first use: a native read fills the ring by byte offset, and a typed array per chunk was a measurable share of a 64-frame chunk's cost. */
+class Reservation implements SampleReservation {
+  private view: SampleArray | null = null;
+  constructor(
+    private readonly all: SampleArray,
+    readonly startFrame: bigint,
+    readonly frames: number,
+    private readonly first: number,
+    readonly byteOffset: number,
+    readonly byteLength: number,
+  ) {}
+  get samples(): SampleArray {
+    return (this.view ??= this.all.subarray(this.first, this.first + this.byteLength / this.all.BYTES_PER_ELEMENT));
+  }
+}
+
 /**
  * The single writer of a sample ring. `reserve()` hands out the next contiguous region (it stops at the
  * ring's end, so a wrap is two chunks), the source fills it (a native read writes straight into it), and
@@ -240,13 +256,7 @@ export class SampleRingWriter extends RingWriterBase {
     this.reserved = frames;
     // Publish the overwrite frontier before touching the samples, so readers can detect a torn copy.
     Atomics.store(i64, I64.FRAMES_RESERVED, start + BigInt(frames));
-    return {
-      startFrame: start,
-      frames,
-      samples: this.v.samples.subarray(pos * channels, (pos + frames) * channels),
-      byteOffset: g.dataOffset + pos * g.bytesPerFrame,
-      byteLength: frames * g.bytesPerFrame,
-    };
+    return new Reservation(this.v.samples, start, frames, pos * channels, g.dataOffset + pos * g.bytesPerFrame, frames * g.bytesPerFrame);
   }
 
   /** Publishes `frames` (≤ reserved) frames whose first frame was captured at `captureNs`. Returns the chunk seq. */
@@ -261,16 +271,21 @@ export class SampleRingWriter extends RingWriterBase {
       return -1n;
     }
     const seq = i64[I64.WRITE_SEQ];
+    // The record's slot, computed once (a BigInt modulo per field was a measurable share of a 64-frame chunk).
+    const k = Number(seq % BigInt(this.v.g.chunks));
+    const r64 = k * (CHUNK_BYTES / 8);
+    const r32 = k * (CHUNK_BYTES / 4);
     // Seqlock the chunk record: SEQ = -1 while its fields change.
-    Atomics.store(c64, this.v.chunk64(seq, ChunkI64.SEQ), -1n);
-    c64[this.v.chunk64(seq, ChunkI64.START_FRAME)] = start;
-    c64[this.v.chunk64(seq, ChunkI64.CAPTURE_NS)] = captureNs;
-    c64[this.v.chunk64(seq, ChunkI64.RECEIVE_NS)] = receiveNs;
-    c32[this.v.chunk32(seq, ChunkI32.FRAMES)] = frames;
-    c32[this.v.chunk32(seq, ChunkI32.FLAGS)] = flags | this.takeFlags();
-    Atomics.store(c64, this.v.chunk64(seq, ChunkI64.SEQ), seq);
-    Atomics.store(i64, I64.FRAMES_RESERVED, start + BigInt(frames));
-    Atomics.store(i64, I64.FRAMES_WRITTEN, start + BigInt(frames));
+    Atomics.store(c64, r64 + ChunkI64.SEQ, -1n);
+    c64[r64 + ChunkI64.START_FRAME] = start;
+    c64[r64 + ChunkI64.CAPTURE_NS] = captureNs;
+    c64[r64 + ChunkI64.RECEIVE_NS] = receiveNs;
+    c32[r32 + ChunkI32.FRAMES] = frames;
+    c32[r32 + ChunkI32.FLAGS] = flags | this.takeFlags();
+    Atomics.store(c64, r64 + ChunkI64.SEQ, seq);
+    const end = start + BigInt(frames);
+    Atomics.store(i64, I64.FRAMES_RESERVED, end);
+    Atomics.store(i64, I64.FRAMES_WRITTEN, end);
     Atomics.store(i64, I64.WRITE_SEQ, seq + 1n);
     this.wake();
     return seq;
