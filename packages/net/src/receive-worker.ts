@@ -23,7 +23,7 @@ import {
   type SerializedError,
   type StreamSpec,
 } from '@senseflow/core';
-import { decodeMessage, emptyMessage, HEADER_BYTES, jsonMessage, MsgType, parseJson, type Message } from './codec.js';
+import { decodeMessage, emptyMessage, HEADER_BYTES, jsonMessage, MsgType, parseJson, ProtocolError, readHeader, type Message } from './codec.js';
 import { TcpReceiver } from './tcp-receiver.js';
 
 export interface StreamInfo {
@@ -209,12 +209,13 @@ function dial(onAnswer: (e: Error | null) => void): void {
   }
   const path = url.pathname === '/' ? '/ws' : url.pathname;
   const ws = new WebSocket(`${url.protocol}//${url.host}${path}`, { maxPayload: init.maxMessageBytes + HEADER_BYTES, perMessageDeflate: false });
-  ws.binaryType = 'nodebuffer';
+  // 'fragments': ws hands over a message's frames without joining them (a 6 MB copy per raw frame saved).
+  ws.binaryType = 'fragments';
   ws.on('open', hello);
-  ws.on('message', (data: Buffer, isBinary) => {
-    received[0] += data.length;
+  ws.on('message', (data: Buffer | Buffer[], isBinary) => {
+    received[0] += Array.isArray(data) ? data.reduce((n, b) => n + b.length, 0) : data.length;
     try {
-      if (isBinary) handle(decodeMessage(data, init.maxMessageBytes));
+      if (isBinary) handle(decodeFragments(data as Buffer[]));
     } catch (e) {
       ws.terminate();
       closed((e as Error).message);
@@ -223,6 +224,19 @@ function dial(onAnswer: (e: Error | null) => void): void {
   ws.on('error', (e) => closed(e.message));
   ws.on('close', (code, reason) => closed(`closed (${code}${reason.length ? `: ${reason.toString()}` : ''})`));
   conn = { send: (m) => ws.send(m, { binary: true }), close: () => ws.terminate() };
+}
+
+/**
+ * One binary WebSocket message from its frames. The server sends a raw frame as [header, payload] frames:
+ * the payload is used where ws put it; anything else is joined and decoded whole.
+ */
+function decodeFragments(parts: Buffer[]): Message {
+  if (parts.length === 2 && parts[0].length === HEADER_BYTES) {
+    const h = readHeader(parts[0], init.maxMessageBytes);
+    if (h.payloadBytes !== parts[1].length) throw new ProtocolError(`message is ${HEADER_BYTES + parts[1].length} bytes but its header says ${HEADER_BYTES + h.payloadBytes}`);
+    return { ...h, payload: parts[1] };
+  }
+  return decodeMessage(parts.length === 1 ? parts[0] : Buffer.concat(parts), init.maxMessageBytes);
 }
 
 function lost(reason: string): void {
