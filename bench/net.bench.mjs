@@ -9,7 +9,8 @@
 //      (the receive worker writes every frame into the local ring), TCP and WebSocket. Each line prints the CPU
 //      of the threads involved (from /proc/<pid>/task/*/stat): the ceiling is one writer thread and one reader
 //      thread; end to end adds the source worker (a commit per frame, no pixels) and puts the server and the
-//      receiver in workers — on a 2-core machine these share the same two cores.
+//      receiver in workers — on a 2-core machine these share the same two cores. CPU per GB (ms of one core
+//      per GB moved) compares the work each side does per byte even when other load starves one run.
 //   2. slow client: one client stops reading; the other's latency and the server's memory, before/during;
 //      then the stalled client resumes: does it get the present (latest-wins) or a backlog?
 //   3. JPEG (640×480 @ 30 fps): senseflow (encode on the thread pool, newest frame) vs the seed (encode
@@ -268,6 +269,8 @@ const pct = (a, p) => {
   return s[Math.min(s.length - 1, Math.floor(s.length * p))];
 };
 const f = (x, d = 1) => (Number.isFinite(x) ? x.toFixed(d) : '–');
+/** CPU time per GB moved (ms of one core per GB): comparable across runs even when the load starves a path. */
+const perGB = (pctv, gbps) => `${f((pctv * 10) / gbps, 0)} ms/GB`;
 
 async function window(st, ms, serverPid) {
   const b0 = st.bytes;
@@ -373,20 +376,20 @@ async function main() {
     sock.destroy();
     child.stdin.end();
     console.log(`   ${'ceiling'.padEnd(10)} ${f(out.ceilingGBps, 2)} GB/s  (plain socket, 8 frame buffers in turn, no framing, no source: this machine's loopback limit now)`);
-    console.log(`   ${''.padEnd(10)} cpu: writer thread ${f(server.busiest, 0)} % (its process ${f(server.total, 0)} %), reader thread ${f(client.main, 0)} %`);
+    console.log(`   ${''.padEnd(10)} cpu: writer thread ${f(server.busiest, 0)} % (its process ${f(server.total, 0)} %, ${perGB(server.total, out.ceilingGBps)}), reader thread ${f(client.main, 0)} % (${perGB(client.main, out.ceilingGBps)})`);
   }
   for (const mode of ['senseflow', 'seed']) {
     const r = await throughput(mode, secs);
     out[`raw.${mode}`] = r;
     console.log(`   ${mode.padEnd(10)} ${f(r.gbps, 2)} GB/s  ${f(r.fps)} fps  p50 ${f(r.p50)} ms  p99 ${f(r.p99)} ms`);
-    console.log(`   ${''.padEnd(10)} cpu: server process ${f(r.server.total, 0)} % (busiest thread ${f(r.server.busiest, 0)} %), reader thread ${f(r.reader, 0)} % (parses headers, skips payloads)`);
+    console.log(`   ${''.padEnd(10)} cpu: server process ${f(r.server.total, 0)} % (busiest thread ${f(r.server.busiest, 0)} %, ${perGB(r.server.total, r.gbps)}), reader thread ${f(r.reader, 0)} % (${perGB(r.reader, r.gbps)}; parses headers, skips payloads)`);
   }
   console.log(`   senseflow/ceiling ${f(out['raw.senseflow'].gbps / out.ceilingGBps, 2)}×, senseflow/seed ${f(out['raw.senseflow'].gbps / out['raw.seed'].gbps, 2)}×`);
   for (const transport of ['tcp', 'ws']) {
     const r = await endToEnd(transport, secs);
     out[`e2e.${transport}`] = r;
     console.log(`   connect() ${transport.padEnd(3)}  ${f(r.gbps, 2)} GB/s  ${f(r.fps)} fps into the remote ring  = ${f(r.gbps / out.ceilingGBps, 2)}× the plain socket pair`);
-    console.log(`   ${''.padEnd(10)} cpu: server process ${f(r.server.total, 0)} % (busiest thread ${f(r.server.busiest, 0)} %), receive worker ${f(r.receiveWorker, 0)} %, bench main thread ${f(r.main, 0)} %`);
+    console.log(`   ${''.padEnd(10)} cpu: server process ${f(r.server.total, 0)} % (busiest thread ${f(r.server.busiest, 0)} %, ${perGB(r.server.total, r.gbps)}), receive worker ${f(r.receiveWorker, 0)} % (${perGB(r.receiveWorker, r.gbps)}), bench main thread ${f(r.main, 0)} %`);
   }
   console.log('');
 
