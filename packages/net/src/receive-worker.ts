@@ -202,6 +202,7 @@ function dial(onAnswer: (e: Error | null) => void): void {
     };
     const socket: Socket = tcpConnect({ host: url.hostname.replace(/^\[|\]$/g, ''), port: Number(url.port), noDelay: true, onread });
     socket.on('connect', hello);
+    socket.on('close', () => rx.close());
     socket.on('error', (e) => closed(e.message));
     socket.on('close', () => closed('connection closed'));
     conn = { send: (m) => void socket.write(m), close: () => socket.destroy() };

@@ -91,6 +91,24 @@ export class TcpReceiver {
     }
   }
 
+  /**
+   * The connection ended. A payload still arriving is abandoned: its slot goes back to the ring unpublished
+   * (else the writer would stay mid-item and the next connection could never begin one) and the item is
+   * counted as lost on the network.
+   */
+  close(): void {
+    if (this.slot) {
+      const { relay, slot } = this.slot;
+      relay.abort(slot);
+      relay.frames!.reportDrop('network', 1);
+    }
+    this.slot = null;
+    this.h = null;
+    this.dest = null;
+    this.left = 0;
+    this.headFill = 0;
+  }
+
   private start(h: Header): void {
     this.h = h;
     this.left = h.payloadBytes;

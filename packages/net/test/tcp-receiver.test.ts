@@ -51,12 +51,38 @@ function conversation(sizes: number[]) {
   return { wire, frames, controls };
 }
 
-/** Feeds `wire` as a socket with onread would: each read fills at most `readSize(k)` bytes of the buffer handed out. */
-function receive(wire: Uint8Array, readSize: (k: number) => number) {
+function relayRing() {
   const sab = createRingForSpec(spec);
   const writer = new FrameRingWriter(sab);
   writer.setState(RingState.running);
-  const relay = new RelayWriter(writer, { spec });
+  return { sab, relay: new RelayWriter(writer, { spec }) };
+}
+
+/** Feeds `wire[from, to)` as a socket with onread would: each read fills at most `readSize(k)` bytes of the buffer handed out. */
+function feed(rx: TcpReceiver, wire: Uint8Array, readSize: (k: number) => number, from = 0, to = wire.length): void {
+  for (let off = from, k = 0; off < to; k++) {
+    const buf = rx.readBuffer();
+    const n = Math.min(buf.length, Math.max(1, readSize(k)), to - off);
+    buf.set(wire.subarray(off, off + n));
+    rx.onRead(n);
+    off += n;
+  }
+}
+
+function receiver(relay: RelayWriter, seen: Message[] = []): TcpReceiver {
+  return new TcpReceiver({
+    maxMessageBytes: SLOT,
+    answered: () => true,
+    relayFor: (id) => (id === 1 ? relay : null),
+    sender: () => 'server-a',
+    onWhole: (m) => seen.push({ ...m, payload: m.payload.slice() }),
+    log: resolveLogger(),
+  });
+}
+
+/** Feeds `wire` as a socket with onread would: each read fills at most `readSize(k)` bytes of the buffer handed out. */
+function receive(wire: Uint8Array, readSize: (k: number) => number) {
+  const { sab, relay } = relayRing();
   const seen: Message[] = [];
   const rx = new TcpReceiver({
     maxMessageBytes: SLOT,
@@ -125,6 +151,21 @@ describe('TcpReceiver (zero-copy receive into ring slots)', () => {
       }),
       { numRuns: 60 },
     );
+  });
+
+  it('a connection lost mid-payload gives the slot back: the next connection writes its frames, the abandoned one is counted', () => {
+    const { wire, frames } = conversation([2 * READ_BYTES + 9, 3 * READ_BYTES + 1]);
+    const { sab, relay } = relayRing();
+    const first = receiver(relay);
+    feed(first, wire, () => 1 << 30, 0, HEADER + READ_BYTES + 100); // into frame 0's payload, read in place
+    first.close();
+    // The same server on a new connection: frames 0 and 1 again (frame 0 arrives whole this time).
+    feed(receiver(relay), wire, () => 1 << 30);
+    const r = new FrameRingReader(sab);
+    const newest = r.latest()!;
+    expect(Buffer.compare(Buffer.from(newest.data.buffer, newest.data.byteOffset, newest.byteLength), Buffer.from(frames[1].payload))).toBe(0);
+    r.release();
+    expect(r.drops().network).toBe(1);
   });
 
   it('reads of a few bytes at a time (headers split everywhere) still give exact frames', () => {
