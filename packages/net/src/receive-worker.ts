@@ -1,9 +1,9 @@
 /**
  * The receive side of one `connect()`: a worker that owns the connection (TCP or WebSocket), speaks the
  * handshake, and writes every stream's items into its LOCAL ring through core's RelayWriter (epochs on a
- * server restart, gaps counted, staleness reported). Over TCP a video or records payload is copied from the
- * socket's chunks straight into its ring slot; nothing is assembled in between. The main thread gets the
- * rings once and low-rate events after that; no data crosses the message port.
+ * server restart, gaps counted, staleness reported). Over TCP the kernel reads a video or records payload
+ * straight into its ring slot (tcp-receiver.ts); nothing is assembled or copied in between. The main
+ * thread gets the rings once and low-rate events after that; no data crosses the message port.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { connect as tcpConnect, type Socket } from 'node:net';
@@ -22,9 +22,9 @@ import {
   type RelayEvent,
   type SerializedError,
   type StreamSpec,
-  type WritableSlot,
 } from '@senseflow/core';
-import { Acker, decodeMessage, emptyMessage, HEADER_BYTES, jsonMessage, MsgType, parseJson, readHeader, type AckCadence, type Header, type Message } from './codec.js';
+import { Acker, decodeMessage, emptyMessage, HEADER_BYTES, jsonMessage, MsgType, parseJson, ProtocolError, readHeader, type AckCadence, type Message } from './codec.js';
+import { TcpReceiver } from './tcp-receiver.js';
 
 export interface StreamInfo {
   id: number;
@@ -157,90 +157,6 @@ function onMessage(m: Message, answered: () => boolean, onAnswer: (e: Error | nu
   else if (m.type === MsgType.RECORDS && s.relay.frames) s.relay.write(item, m.payload);
 }
 
-/**
- * The TCP byte stream: headers are parsed as they complete; a video/records payload goes straight into the
- * ring slot the relay hands out (no intermediate buffer); anything else is assembled, then handled whole.
- */
-class TcpReceiver {
-  private readonly head = new Uint8Array(HEADER_BYTES);
-  private headFill = 0;
-  private h: Header | null = null;
-  private left = 0;
-  private slot: { s: Stream; slot: WritableSlot; fill: number; item: { seq: bigint; captureNs: bigint; receiveNs: bigint; flags: number; sender?: string } } | null = null;
-  private body: Uint8Array | null = null;
-  private bodyFill = 0;
-
-  constructor(private readonly onWhole: (m: Message) => void, private readonly answered: () => boolean) {}
-
-  push(chunk: Uint8Array): void {
-    let off = 0;
-    while (off < chunk.length) {
-      if (!this.h) {
-        const n = Math.min(HEADER_BYTES - this.headFill, chunk.length - off);
-        this.head.set(chunk.subarray(off, off + n), this.headFill);
-        this.headFill += n;
-        off += n;
-        if (this.headFill < HEADER_BYTES) return;
-        this.headFill = 0;
-        this.start(readHeader(this.head, init.maxMessageBytes));
-        if (this.left === 0) this.finish();
-        continue;
-      }
-      const n = Math.min(this.left, chunk.length - off);
-      const part = chunk.subarray(off, off + n);
-      if (this.slot) {
-        if (this.slot.fill + n <= this.slot.slot.data.byteLength) this.slot.slot.data.set(part, this.slot.fill);
-        this.slot.fill += n;
-      } else if (this.body) {
-        this.body.set(part, this.bodyFill);
-        this.bodyFill += n;
-      }
-      off += n;
-      this.left -= n;
-      if (this.left === 0) this.finish();
-    }
-  }
-
-  private start(h: Header): void {
-    this.h = h;
-    this.left = h.payloadBytes;
-    const s = this.answered() && (h.type === MsgType.VIDEO || h.type === MsgType.RECORDS) ? target(h.stream) : null;
-    if (s?.relay.frames) {
-      const item = { seq: h.seq, captureNs: h.captureNs, receiveNs: monotonicNs(), flags: h.flags, sender: session };
-      const slot = s.relay.begin(item);
-      if (!slot) return; // a duplicate, or every slot leased (counted): the payload is skipped
-      if (h.payloadBytes > slot.data.byteLength) {
-        s.relay.abort(slot);
-        s.relay.frames.reportDrop('network', 1);
-        log.warn({ bytes: h.payloadBytes, capacity: slot.data.byteLength }, 'received item larger than the ring slot; dropped');
-        return;
-      }
-      if (h.type === MsgType.VIDEO) Object.assign(slot, { width: h.f0, height: h.f1, stride: h.f2, format: h.f3 });
-      this.slot = { s, slot, fill: 0, item };
-      return;
-    }
-    if (h.type === MsgType.VIDEO || h.type === MsgType.RECORDS) return; // not wanted: skipped without buffering
-    this.body = new Uint8Array(h.payloadBytes);
-    this.bodyFill = 0;
-  }
-
-  private finish(): void {
-    const h = this.h!;
-    this.h = null;
-    if (this.slot) {
-      const { s, slot, item } = this.slot;
-      this.slot = null;
-      // Begun before its stream was stopped or released: it must not land in the ring after stop() resolved.
-      if (!target(s.info.id)) return s.relay.abort(slot);
-      s.relay.commit(slot, h.payloadBytes, item);
-      return;
-    }
-    const body = this.body;
-    this.body = null;
-    if (body) this.onWhole({ ...h, payload: body });
-  }
-}
-
 // Flow control (docs/protocol.md): every byte of server messages this connection received is consumed at
 // once (handled in the data callback), and acknowledged at the cadence the server's STREAMS asked for.
 let acker: Acker | null = null;
@@ -284,19 +200,36 @@ function dial(onAnswer: (e: Error | null) => void): void {
   };
   const handle = (m: Message) => onMessage(m, () => answered, answer);
   if (url.protocol === 'tcp:') {
-    const socket: Socket = tcpConnect({ host: url.hostname.replace(/^\[|\]$/g, ''), port: Number(url.port), noDelay: true });
-    const rx = new TcpReceiver(handle, () => answered);
-    socket.on('connect', hello);
-    socket.on('data', (chunk: Buffer) => {
-      received[0] += chunk.length;
-      try {
-        rx.push(chunk);
-        consumed(chunk.length);
-      } catch (e) {
-        socket.destroy();
-        closed((e as Error).message);
-      }
+    const rx = new TcpReceiver({
+      maxMessageBytes: init.maxMessageBytes,
+      answered: () => answered,
+      relayFor: (id) => {
+        const s = target(id);
+        return s?.relay.frames ? s.relay : null;
+      },
+      sender: () => session,
+      onWhole: handle,
+      log,
     });
+    // The kernel reads straight into the receiver's buffers (ring slots included): no 'data' events, no chunk Buffers.
+    const onread = {
+      buffer: rx.readBuffer,
+      callback: (n: number) => {
+        received[0] += n;
+        try {
+          rx.onRead(n);
+          consumed(n);
+        } catch (e) {
+          socket.destroy();
+          closed((e as Error).message);
+          return false;
+        }
+        return true;
+      },
+    };
+    const socket: Socket = tcpConnect({ host: url.hostname.replace(/^\[|\]$/g, ''), port: Number(url.port), noDelay: true, onread });
+    socket.on('connect', hello);
+    socket.on('close', () => rx.close());
     socket.on('error', (e) => closed(e.message));
     socket.on('close', () => closed('connection closed'));
     conn = { send: (m) => void socket.write(m), close: () => socket.destroy() };
@@ -304,13 +237,15 @@ function dial(onAnswer: (e: Error | null) => void): void {
   }
   const path = url.pathname === '/' ? '/ws' : url.pathname;
   const ws = new WebSocket(`${url.protocol}//${url.host}${path}`, { maxPayload: init.maxMessageBytes + HEADER_BYTES, perMessageDeflate: false });
-  ws.binaryType = 'nodebuffer';
+  // 'fragments': ws hands over a message's frames without joining them (a 6 MB copy per raw frame saved).
+  ws.binaryType = 'fragments';
   ws.on('open', hello);
-  ws.on('message', (data: Buffer, isBinary) => {
-    received[0] += data.length;
+  ws.on('message', (data: Buffer | Buffer[], isBinary) => {
+    const bytes = Array.isArray(data) ? data.reduce((n, b) => n + b.length, 0) : data.length;
+    received[0] += bytes;
     try {
-      if (isBinary) handle(decodeMessage(data, init.maxMessageBytes));
-      consumed(data.length);
+      if (isBinary) handle(decodeFragments(data as Buffer[]));
+      consumed(bytes);
     } catch (e) {
       ws.terminate();
       closed((e as Error).message);
@@ -319,6 +254,19 @@ function dial(onAnswer: (e: Error | null) => void): void {
   ws.on('error', (e) => closed(e.message));
   ws.on('close', (code, reason) => closed(`closed (${code}${reason.length ? `: ${reason.toString()}` : ''})`));
   conn = { send: (m) => ws.send(m, { binary: true }), close: () => ws.terminate() };
+}
+
+/**
+ * One binary WebSocket message from its frames. The server sends a raw frame as [header, payload] frames:
+ * the payload is used where ws put it; anything else is joined and decoded whole.
+ */
+function decodeFragments(parts: Buffer[]): Message {
+  if (parts.length === 2 && parts[0].length === HEADER_BYTES) {
+    const h = readHeader(parts[0], init.maxMessageBytes);
+    if (h.payloadBytes !== parts[1].length) throw new ProtocolError(`message is ${HEADER_BYTES + parts[1].length} bytes but its header says ${HEADER_BYTES + h.payloadBytes}`);
+    return { ...h, payload: parts[1] };
+  }
+  return decodeMessage(parts.length === 1 ? parts[0] : Buffer.concat(parts), init.maxMessageBytes);
 }
 
 function lost(reason: string): void {
