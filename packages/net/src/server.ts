@@ -6,12 +6,12 @@
  * answers queries.
  */
 import { existsSync } from 'node:fs';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import { fileURLToPath } from 'node:url';
-import type { Subscription } from 'rxjs';
-import { deserializeError, InvalidOptionError, InvalidStateError, type Logger, type LogLevel, type Source } from '@senseflow/core';
+import { InvalidOptionError, InvalidStateError, type Logger, type LogLevel, type Source } from '@senseflow/core';
 import type { CoreOptions } from './server-core.js';
 import type { ServerReply, ServerRequest } from './server-worker.js';
+import { plain, startServerWorker, WorkerServer } from './worker-server.js';
 
 export interface ServeOptions {
   /** The streams to serve, by name (`{ cam, mic, stats }`) or as a list (named after each source's plugin). */
@@ -116,51 +116,26 @@ function resolveOptions(opts: ServeOptions): { core: CoreOptions; sources: Sourc
   return { core, sources: entries.map(([, s]) => s) };
 }
 
-/** bigint → string, so stats cross the worker boundary as plain JSON-safe data. */
-const plain = (v: unknown): Record<string, unknown> => JSON.parse(JSON.stringify(v, (_k, x: unknown) => (typeof x === 'bigint' ? x.toString() : x))) as Record<string, unknown>;
-
 /** A running network server. Get one from {@link serve}. */
-export class NetServer implements AsyncDisposable {
-  private readonly pending = new Map<number, (v: unknown) => void>();
-  private nextQuery = 1;
-  private readonly subs: Subscription[] = [];
-  private closing: Promise<void> | null = null;
-  private readonly exited: Promise<void>;
-
+export class NetServer extends WorkerServer<'clients' | 'queuedBytes' | 'rejected'> {
   private constructor(
-    private readonly worker: Worker,
+    worker: Worker,
     readonly address: { host: string; port: number },
     /** This server's life, as sent in STREAMS (`session`). */
     readonly session: string,
     sources: Source[],
   ) {
-    this.exited = new Promise((r) => worker.once('exit', () => r()));
-    worker.on('message', (m: ServerReply) => {
-      if (m.t === 'answer') {
-        this.pending.get(m.id)?.(m.value);
-        this.pending.delete(m.id);
-      }
-    });
+    super(worker, 'the server');
     sources.forEach((s, i) => {
-      this.subs.push(s.stats$.subscribe({ next: (st) => this.send({ t: 'stats', stream: i, stats: plain(st) }), error: () => {} }));
+      this.subs.push(s.stats$.subscribe({ next: (st) => this.send({ t: 'stats', stream: i, stats: plain(st) } satisfies ServerRequest), error: () => {} }));
     });
   }
 
   /** @internal */
   static async start(opts: ServeOptions): Promise<NetServer> {
     const { core, sources } = resolveOptions(opts);
-    const worker = new Worker(new URL('./server-worker.js', import.meta.url), { workerData: core, name: `senseflow:net-server ${core.host}:${core.port}` });
-    const first = await new Promise<ServerReply>((resolve, reject) => {
-      worker.once('message', resolve);
-      worker.once('error', reject);
-      worker.once('exit', (code) => reject(new InvalidStateError(`the server worker exited (${code}) before listening`)));
-    });
-    if (first.t === 'failed') {
-      await new Promise((r) => worker.once('exit', r));
-      throw deserializeError(first.error);
-    }
-    if (first.t !== 'listening') throw new InvalidStateError(`unexpected message from the server worker: ${first.t}`);
-    return new NetServer(worker, { host: first.host, port: first.port }, first.session, sources);
+    const { worker, listening } = await startServerWorker<Extract<ServerReply, { t: 'listening' }>>(new URL('./server-worker.js', import.meta.url), core, `net-server ${core.host}:${core.port}`);
+    return new NetServer(worker, { host: listening.host, port: listening.port }, listening.session, sources);
   }
 
   /** The dashboard URL (`http://host:port/`); TCP clients use `tcp://host:port`, WebSocket `ws://host:port/ws`. */
@@ -182,36 +157,6 @@ export class NetServer implements AsyncDisposable {
   /** Connections refused or closed, by reason (diagnostics and tests). */
   rejected(): Promise<Record<string, number>> {
     return this.query('rejected') as Promise<Record<string, number>>;
-  }
-
-  /** Closes every connection, the listener and the worker. The sources stay open (they are the caller's). Idempotent. */
-  close(): Promise<void> {
-    this.closing ??= (async () => {
-      for (const s of this.subs) s.unsubscribe();
-      this.send({ t: 'close' });
-      await Promise.race([this.exited, new Promise((r) => setTimeout(r, 5000).unref())]);
-      await this.worker.terminate();
-      for (const done of this.pending.values()) done(undefined);
-      this.pending.clear();
-    })();
-    return this.closing;
-  }
-
-  async [Symbol.asyncDispose](): Promise<void> {
-    await this.close();
-  }
-
-  private query(what: 'clients' | 'queuedBytes' | 'rejected'): Promise<unknown> {
-    if (this.closing) return Promise.reject(new InvalidStateError('the server is closed'));
-    const id = this.nextQuery++;
-    return new Promise((resolve) => {
-      this.pending.set(id, resolve);
-      this.send({ t: 'query', id, what });
-    });
-  }
-
-  private send(m: ServerRequest): void {
-    if (!this.closing || m.t === 'close') this.worker.postMessage(m);
   }
 }
 

@@ -11,13 +11,13 @@
  *   or `Authorization: Bearer`), a bounded number of clients;
  * - a source's ring is read only while some client subscribes to its channel.
  */
-import { Worker } from 'node:worker_threads';
-import type { Subscription } from 'rxjs';
-import { deserializeError, InvalidOptionError, InvalidStateError, resolveLogger, type Logger, type LogLevel, type Source } from '@senseflow/core';
+import type { Worker } from 'node:worker_threads';
+import { InvalidOptionError, InvalidStateError, resolveLogger, type Logger, type LogLevel, type Source } from '@senseflow/core';
 import { channelsFor } from '@senseflow/sinks';
 import type { FoxgloveCoreOptions } from './core.js';
 import type { FoxgloveClientStats } from './latest-wins-socket.js';
 import type { FoxgloveReply, FoxgloveRequest } from './worker.js';
+import { plain, startServerWorker, WorkerServer } from '../worker-server.js';
 
 export type { FoxgloveClientStats } from './latest-wins-socket.js';
 
@@ -76,34 +76,19 @@ function resolveOptions(opts: FoxgloveServeOptions): { core: FoxgloveCoreOptions
   return { core, sources: entries.map(([, s]) => s) };
 }
 
-/** bigint → string, so an event crosses the worker boundary as JSON-safe data (as `/NAME/events` carries it). */
-const plain = (v: unknown): Record<string, unknown> => JSON.parse(JSON.stringify(v, (_k, x: unknown) => (typeof x === 'bigint' ? x.toString() : x))) as Record<string, unknown>;
-
 /** A running Foxglove WebSocket server. Get one from {@link serveFoxglove}. */
-export class FoxgloveWsServer implements AsyncDisposable {
-  private readonly pending = new Map<number, (v: unknown) => void>();
-  private nextQuery = 1;
-  private readonly subs: Subscription[] = [];
-  private closing: Promise<void> | null = null;
-  private readonly exited: Promise<void>;
-
+export class FoxgloveWsServer extends WorkerServer<'clients' | 'rejected'> {
   private constructor(
-    private readonly worker: Worker,
+    worker: Worker,
     readonly address: { host: string; port: number },
     sources: Source[],
     log: Logger,
   ) {
-    this.exited = new Promise((r) => worker.once('exit', () => r()));
+    super(worker, 'the Foxglove server');
     worker.on('error', (e) => log.error({ err: e }, 'the Foxglove server worker failed'));
-    worker.on('message', (m: FoxgloveReply) => {
-      if (m.t === 'answer') {
-        this.pending.get(m.id)?.(m.value);
-        this.pending.delete(m.id);
-      }
-    });
     // Events are rare (disconnects, restarts, errors): one message each is the low-rate control path.
     sources.forEach((s, i) => {
-      this.subs.push(s.events$.subscribe({ next: (ev) => this.send({ t: 'event', stream: i, atNs: String(ev.atNs), event: plain(ev) }), error: () => {} }));
+      this.subs.push(s.events$.subscribe({ next: (ev) => this.send({ t: 'event', stream: i, atNs: String(ev.atNs), event: plain(ev) } satisfies FoxgloveRequest), error: () => {} }));
     });
   }
 
@@ -111,18 +96,8 @@ export class FoxgloveWsServer implements AsyncDisposable {
   static async listen(opts: FoxgloveServeOptions): Promise<FoxgloveWsServer> {
     const { core, sources } = resolveOptions(opts);
     const log = resolveLogger(opts, { component: 'foxglove' });
-    const worker = new Worker(new URL('./foxglove-worker.js', import.meta.url), { workerData: core, name: `senseflow:foxglove ${core.host}:${core.port}` });
-    const first = await new Promise<FoxgloveReply>((resolve, reject) => {
-      worker.once('message', resolve);
-      worker.once('error', reject);
-      worker.once('exit', (code) => reject(new InvalidStateError(`the Foxglove server worker exited (${code}) before listening`)));
-    });
-    if (first.t === 'failed') {
-      await new Promise((r) => worker.once('exit', r));
-      throw deserializeError(first.error);
-    }
-    if (first.t !== 'listening') throw new InvalidStateError(`unexpected message from the Foxglove server worker: ${first.t}`);
-    const server = new FoxgloveWsServer(worker, { host: first.host, port: first.port }, sources, log);
+    const { worker, listening } = await startServerWorker<Extract<FoxgloveReply, { t: 'listening' }>>(new URL('./foxglove-worker.js', import.meta.url), core, `foxglove ${core.host}:${core.port}`);
+    const server = new FoxgloveWsServer(worker, { host: listening.host, port: listening.port }, sources, log);
     log.info({ url: server.url, streams: core.streams.map((s) => s.name) }, 'serving Foxglove WebSocket');
     return server;
   }
@@ -141,36 +116,6 @@ export class FoxgloveWsServer implements AsyncDisposable {
   /** Connections refused, by reason (`unauthorized`, `too-many-clients`). */
   rejected(): Promise<Record<string, number>> {
     return this.query('rejected') as Promise<Record<string, number>>;
-  }
-
-  /** Closes every connection, the listener and the worker; the sources stay open (they are the caller's). Idempotent. */
-  close(): Promise<void> {
-    this.closing ??= (async () => {
-      for (const s of this.subs) s.unsubscribe();
-      this.send({ t: 'close' });
-      await Promise.race([this.exited, new Promise((r) => setTimeout(r, 5000).unref())]);
-      await this.worker.terminate();
-      for (const done of this.pending.values()) done(undefined);
-      this.pending.clear();
-    })();
-    return this.closing;
-  }
-
-  async [Symbol.asyncDispose](): Promise<void> {
-    await this.close();
-  }
-
-  private query(what: 'clients' | 'rejected'): Promise<unknown> {
-    if (this.closing) return Promise.reject(new InvalidStateError('the Foxglove server is closed'));
-    const id = this.nextQuery++;
-    return new Promise((resolve) => {
-      this.pending.set(id, resolve);
-      this.send({ t: 'query', id, what });
-    });
-  }
-
-  private send(m: FoxgloveRequest): void {
-    if (!this.closing || m.t === 'close') this.worker.postMessage(m);
   }
 }
 
