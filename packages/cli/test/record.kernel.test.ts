@@ -58,7 +58,7 @@ describe.skipIf(!!missing)(`senseflow record on real drivers${missing ? ` (skipp
       const pv = probeJson(join(dir, 'video.mkv'), '-count_packets', '-show_streams');
       expect(pv.streams[0]).toMatchObject({ codec_name: 'h264', width: 640, height: 480 });
       expect(Number(pv.streams[0].nb_read_packets)).toBe(v.items);
-      // Under TCG, vivid and libx264 share one emulated CPU: a loaded host gave 7 frames in 5 s (a quiet one 60+).
+      // Under TCG, vivid and libx264 share one emulated CPU: one clean-clone CI run stored 7 frames in 5 s (others 60+).
       // What this test holds to is exactness — the container has exactly the frames the manifest counts.
       expect(v.items, JSON.stringify(v)).toBeGreaterThan(3);
       const pa = probeJson(join(dir, 'audio.wav'), '-show_streams');
