@@ -26,7 +26,9 @@ function wavSamples(file: string): Int16Array {
 describe.skipIf(!!missing)(`senseflow with a sound server${missing ? ` (skipped: ${missing})` : ''}`, () => {
   it('record --loopback captures what is played', async () => {
     const dir = join(mkdtempSync(join(tmpdir(), 'sf-cli-loop-')), 's');
-    const rec = start(['record', '--loopback', '--duration', '4', '--out', dir]);
+    // No --duration: the recording runs until the tone has been played (Ctrl-C below), however long a loaded
+    // machine takes to start the player — a fixed duration once ended before most of the tone came.
+    const rec = start(['record', '--loopback', '--out', dir]);
     // Once audio is flowing, play 1.5 s of a 1 kHz tone into the default sink.
     for (let i = 0; i < 200 && !/audio [1-9][\d.]* s/.test(rec.err()); i++) await new Promise((r) => setTimeout(r, 50));
     const rate = 48000;
@@ -35,6 +37,9 @@ describe.skipIf(!!missing)(`senseflow with a sound server${missing ? ` (skipped:
     const raw = join(dir, '..', 'tone.raw');
     writeFileSync(raw, Buffer.from(pcm.buffer));
     expect(await exec('pacat', [`--device=${SINK}`, '--format=s16le', '--rate=48000', '--channels=2', raw])).toBe(0);
+    // pacat returns once the sink has played it; give the monitor a second to hand the tail to the capture.
+    await new Promise((r) => setTimeout(r, 1000));
+    rec.child.kill('SIGINT');
     expect(await rec.done, rec.err()).toBe(0);
     expect(rec.out()).toMatch(/audio\.wav/);
     const s = wavSamples(join(dir, 'audio.wav'));
