@@ -7,53 +7,15 @@
 //   2. a fast client: connect() receiving raw 1920×1080 rgb24 offered at 150 fps (930 MB/s), with ACKs
 //      (the default) and without, in alternating rounds: frames received per second and ACKs per second.
 //
-// This file is also the bench's "blast" source plugin (a frame ring filled once; each frame only gets a new
-// seq and capture time), so phase 2 measures the network path, not pixel generation.
+// Phase 2's source is bench/net.bench.mjs's "blast" plugin (a frame ring filled once; each frame only gets a
+// new seq and capture time), so it measures the network path, not pixel generation.
 import { isMainThread } from 'node:worker_threads';
 import { connect as tcpConnect } from 'node:net';
 import { loadavg } from 'node:os';
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { defineSource, monotonicNs, openSource } from '@senseflow/core';
+import { monotonicNs, openSource } from '@senseflow/core';
 
-export default defineSource({
-  name: 'freshness-bench-blast',
-  options: (raw) => ({ width: 1920, height: 1080, fps: 150, slots: 8, ...(raw ?? {}) }),
-  describe: (o) => ({
-    kind: 'video',
-    width: o.width,
-    height: o.height,
-    pixelFormat: 'rgb24',
-    stride: o.width * 3,
-    fps: o.fps,
-    ring: { slots: o.slots, slotBytes: o.width * o.height * 3 },
-    description: `[bench blast] ${o.width}x${o.height} rgb24 at ${o.fps} fps`,
-  }),
-  open(ctx, o) {
-    const bytes = o.width * o.height * 3;
-    const period = BigInt(Math.round(1e9 / o.fps));
-    let run = null;
-    const loop = async (signal) => {
-      let next = ctx.clock.now();
-      while (!signal.aborted) {
-        await ctx.clock.sleepUntil(next, signal);
-        next += period;
-        const now = ctx.clock.now();
-        if (now > next + period * 10n) next = now; // behind: do not burst
-        const s = ctx.frames.begin();
-        if (s) ctx.frames.commit(s, bytes, now);
-      }
-    };
-    return {
-      start() {
-        run = new AbortController();
-        loop(run.signal).catch((e) => ctx.error(e));
-      },
-      stop: () => run?.abort(),
-      close: () => run?.abort(),
-    };
-  },
-});
 
 if (isMainThread && process.argv[1] === fileURLToPath(import.meta.url)) await main();
 
@@ -112,7 +74,8 @@ async function main() {
   await mic.close();
 
   // 2. a fast client
-  const blast = await openSource(new URL(import.meta.url), {});
+  // net.bench.mjs's source: a ring filled once, each frame a new seq and capture time (no rendering).
+  const blast = await openSource(new URL('./net.bench.mjs', import.meta.url), { fps: 150 });
   await blast.start();
   const fastServer = await serve({ sources: { cam: blast }, port: 0, dashboard: false });
   const url = `tcp://127.0.0.1:${fastServer.address.port}`;
