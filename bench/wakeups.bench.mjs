@@ -1,16 +1,22 @@
 #!/usr/bin/env node
 // Wake-up cost: a 1 kHz sysstats source delivered to a main-thread frames$ subscriber (batched wake-ups
 // through core's RingConsumer), against an empty 1 kHz loop in the same process and run.
-//   empty loop:      the main thread wakes every 1 ms and does nothing (absolute deadlines, core sleepUntil)
+//   empty loop:      the main thread wakes every 1 ms and does nothing (absolute deadlines, core sleepUntil:
+//                    an Atomics.wait per tick and an event-loop turn every 5 ms, as the paced loop does)
 //   worker alone:    the sysstats source at 1 kHz in its worker, nobody subscribed
 //   + subscriber:    the same source with a frames$ subscriber on the main thread (counts every item)
-// Reported: process CPU as % of one core (all threads), each ratio to the empty loop, the subscriber's
-// capture → delivery latency (stats$), and items delivered vs written (batched delivery must lose nothing).
-// Every case is measured after the same warm-up (--warmup, default 3 s) of that very case, the empty loop
-// included: at 1 kHz V8 is still compiling the worker's tick path (on its platform threads, which count)
-// half a second in, a one-time start-up cost that is not the per-item cost measured here.
-// Usage: node bench/wakeups.bench.mjs [--seconds 5] [--warmup 3] [--quick] [--fields 'cpu*,mem.*'] [--json]
+// The cases alternate over --rounds rounds (default 5); each round's ratios are taken against that round's
+// empty loop, and the medians are reported: a case measured minutes apart from its baseline moved by more
+// than the effect (other threads' GC and JIT, the shared VM). CPU is read per thread from the scheduler
+// (/proc/self/task/<tid>/schedstat: time on a CPU, so waiting for a busy CPU does not count) and split into
+// the main thread, the source's worker, and Node's other threads (V8's GC and compiler, libuv).
+// Then, once: a bare RingConsumer on the main thread per batching window (no RxJS, no item objects), and the
+// floor of a wake-up on this machine: an empty 1 kHz loop woken by a timer (setTimeout) on the main thread.
+// Every case is measured after a warm-up of it (--warmup, default 3 s, once; 1 s between rounds): at 1 kHz V8
+// is still compiling the worker's tick path half a second in (a start-up cost, not a per-item one).
+// Usage: node bench/wakeups.bench.mjs [--rounds 5] [--seconds 4] [--warmup 3] [--quick] [--fields 'cpu*,mem.*'] [--json]
 // Build first: pnpm --filter "@senseflow/source-sysstats..." build
+import { readFileSync, readdirSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { RingConsumer, monotonicNs, sleepUntil } from '@senseflow/core';
 import { openSysStats } from '@senseflow/source-sysstats';
@@ -19,25 +25,49 @@ const arg = (name, dflt) => {
   const i = process.argv.indexOf(`--${name}`);
   return i > 0 ? process.argv[i + 1] : dflt;
 };
-const SECONDS = Number(arg('seconds', process.argv.includes('--quick') ? 2 : 5));
-const WARMUP_MS = Number(arg('warmup', process.argv.includes('--quick') ? 1 : 3)) * 1000;
+const QUICK = process.argv.includes('--quick');
+const ROUNDS = Number(arg('rounds', QUICK ? 3 : 5));
+const SECONDS = Number(arg('seconds', QUICK ? 2 : 4));
+const WARMUP_MS = Number(arg('warmup', QUICK ? 1 : 3)) * 1000;
 const FIELDS = arg('fields', undefined)?.split(',');
 const JSON_OUT = process.argv.includes('--json');
 const say = (...a) => !JSON_OUT && console.log(...a);
-const cpuUs = () => {
-  const u = process.cpuUsage();
-  return u.user + u.system;
-};
-const nowUs = () => performance.now() * 1000;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const load = () => loadavg().map((x) => x.toFixed(2)).join(' ');
+const median = (a) => {
+  const s = [...a].sort((x, y) => x - y);
+  return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
 
-/** Process CPU (% of one core) while `during` runs for SECONDS. */
+/** CPU ns of each of this process's threads, from the scheduler. */
+function threadNs() {
+  const out = new Map();
+  for (const tid of readdirSync('/proc/self/task')) {
+    try {
+      out.set(tid, Number(readFileSync(`/proc/self/task/${tid}/schedstat`, 'utf8').split(' ')[0]));
+    } catch {
+      // the thread ended meanwhile
+    }
+  }
+  return out;
+}
+const MAIN = String(process.pid);
+let sourceTids = new Set();
+
+/** % of one core while `during` runs for SECONDS: the whole process, and by role (main, source, other). */
 async function measure(during) {
-  const c0 = cpuUs();
-  const w0 = nowUs();
+  const a = threadNs();
+  const w0 = performance.now();
   await during(SECONDS * 1000);
-  return ((cpuUs() - c0) / (nowUs() - w0)) * 100;
+  const b = threadNs();
+  const wallNs = (performance.now() - w0) * 1e6;
+  const r = { total: 0, main: 0, source: 0, other: 0 };
+  for (const [tid, ns] of b) {
+    const pct = ((ns - (a.get(tid) ?? ns)) / wallNs) * 100;
+    r.total += pct;
+    r[tid === MAIN ? 'main' : sourceTids.has(tid) ? 'source' : 'other'] += pct;
+  }
+  return r;
 }
 
 async function emptyLoop(ms) {
@@ -52,87 +82,153 @@ async function emptyLoop(ms) {
   }
 }
 
-const out = { date: new Date().toISOString(), node: process.version, seconds: SECONDS, warmupSeconds: WARMUP_MS / 1000, loadBefore: load() };
-say(`wake-up bench ${out.date}, node ${out.node}, ${SECONDS} s per case after a ${WARMUP_MS / 1000} s warm-up of it, load average ${out.loadBefore}`);
+/** The floor of a main-thread wake-up: a 1 kHz loop woken by the event loop's timer, doing nothing. */
+async function timerLoop(ms) {
+  const end = performance.now() + ms;
+  let wakes = 0;
+  await new Promise((resolve) => {
+    const tick = () => (++wakes, performance.now() < end ? setTimeout(tick, 1) : resolve());
+    setTimeout(tick, 1);
+  });
+  return wakes;
+}
 
+const out = { date: new Date().toISOString(), node: process.version, rounds: ROUNDS, seconds: SECONDS, warmupSeconds: WARMUP_MS / 1000, loadBefore: load() };
+say(`wake-up bench ${out.date}, node ${out.node}: ${ROUNDS} alternating rounds of ${SECONDS} s per case, load average ${out.loadBefore}`);
+
+const before = new Set(threadNs().keys());
 const src = await openSysStats({ hz: 1000, fields: FIELDS }, { autoStart: false });
-await sleep(300);
-out.idlePct = await measure(sleep); // the process with the source open but stopped
+sourceTids = new Set([...threadNs().keys()].filter((t) => !before.has(t) && t !== MAIN));
+// Warm every path up once (JIT), the same time each.
 await emptyLoop(WARMUP_MS);
-out.emptyLoopPct = (await measure(emptyLoop)) - out.idlePct;
 await src.start();
-await sleep(WARMUP_MS); // past priming and JIT warm-up
-out.workerAlonePct = (await measure(sleep)) - out.idlePct;
+await sleep(WARMUP_MS);
 
 let delivered = 0;
-let lastSeq = -1n;
+let expected = 0;
 let outOfOrder = 0;
-const sub = src.frames$.subscribe((r) => {
-  if (lastSeq >= 0n && r.seq !== lastSeq + 1n) outOfOrder++;
-  lastSeq = r.seq;
-  delivered++;
-});
+let overwritten = 0;
 const lat = [];
-const statsSub = src.stats$.subscribe((s) => s.latencyMs && lat.push(s.latencyMs));
-await sleep(WARMUP_MS);
-const drops0 = src.drops();
-const seq0 = lastSeq;
-delivered = 0;
-out.withSubscriberPct = (await measure(sleep)) - out.idlePct;
-const seq1 = lastSeq;
-const drops1 = src.drops();
-sub.unsubscribe();
-statsSub.unsubscribe();
+const withSubscriber = async (ms) => {
+  // Every item from the first delivered to the last, once and in order (batched delivery loses nothing).
+  const drops0 = src.drops();
+  let first = -1n;
+  let last = -1n;
+  const sub = src.frames$.subscribe((r) => {
+    if (first < 0n) first = r.seq;
+    else if (r.seq !== last + 1n) outOfOrder++;
+    last = r.seq;
+    delivered++;
+  });
+  const statsSub = src.stats$.subscribe((s) => s.latencyMs && lat.push(s.latencyMs));
+  await sleep(ms);
+  sub.unsubscribe();
+  statsSub.unsubscribe();
+  if (first >= 0n) expected += Number(last - first) + 1;
+  overwritten += src.drops().overwritten - drops0.overwritten;
+};
+{
+  // warm the subscriber path up too
+  const sub = src.frames$.subscribe(() => {});
+  await sleep(WARMUP_MS);
+  sub.unsubscribe();
+}
+await src.stop();
 
-// The consumer alone on this thread (no RxJS, no item objects), per batching window.
+const cases = {
+  idle: async () => measure(sleep),
+  empty: async () => measure(emptyLoop),
+  alone: async () => {
+    await src.start();
+    await sleep(1000);
+    const r = await measure(sleep);
+    await src.stop();
+    return r;
+  },
+  subscriber: async () => {
+    await src.start();
+    await sleep(1000);
+    const r = await measure(withSubscriber);
+    await src.stop();
+    return r;
+  },
+};
+const names = Object.keys(cases);
+const rounds = [];
+for (let i = 0; i < ROUNDS; i++) {
+  const round = {};
+  for (let j = 0; j < names.length; j++) {
+    const name = names[(i + j) % names.length]; // rotate the order: no case always runs first or last
+    round[name] = await cases[name]();
+  }
+  rounds.push(round);
+  say(`  round ${i + 1}: empty loop ${round.empty.total.toFixed(2)} %, worker alone ${round.alone.total.toFixed(2)} %, + subscriber ${round.subscriber.total.toFixed(2)} %, idle ${round.idle.total.toFixed(2)} % (load ${load()})`);
+}
+// A case's cost = its CPU minus the idle process's in the same round; its ratio = that over the empty loop's.
+const cost = (r, name, part = 'total') => r[name][part] - r.idle[part];
+const ratio = (name) => median(rounds.map((r) => cost(r, name) / cost(r, 'empty')));
+const pct = (name, part = 'total') => median(rounds.map((r) => cost(r, name, part)));
+out.emptyLoopPct = pct('empty');
+out.workerAlonePct = pct('alone');
+out.withSubscriberPct = pct('subscriber');
+out.workerAloneRatio = ratio('alone');
+out.withSubscriberRatio = ratio('subscriber');
+out.threads = Object.fromEntries(['empty', 'alone', 'subscriber'].map((n) => [n, { main: pct(n, 'main'), source: pct(n, 'source'), other: pct(n, 'other') }]));
+out.roundRatios = { alone: rounds.map((r) => cost(r, 'alone') / cost(r, 'empty')), subscriber: rounds.map((r) => cost(r, 'subscriber') / cost(r, 'empty')) };
+out.delivered = delivered;
+out.expected = expected;
+out.outOfOrder = outOfOrder;
+out.overwritten = overwritten;
+
+// Once: a bare RingConsumer on the main thread per batching window, and the timer-woken empty loop.
+await src.start();
+await sleep(1000);
+const aloneNow = await measure(sleep);
 out.consumer = [];
 for (const maxDelayMs of [0, 1, 2, 4]) {
   const ac = new AbortController();
   const c = new RingConsumer(src.ring, { maxDelayMs, signal: ac.signal });
   let wakes = 0;
   let items = 0;
-  const lat = [];
+  const ages = [];
   const run = (async () => {
     while (await c.wait()) {
       wakes++;
       const now = monotonicNs();
-      let first = true;
       for (let v = c.take(); v; v = c.take()) {
-        if (first) lat.push(Number(now - v.captureNs) / 1e6); // the oldest item of the batch: its worst latency
-        first = false;
+        ages.push(Number(now - v.captureNs) / 1e6); // capture → delivery, every item
         items++;
       }
     }
   })();
-  await sleep(300);
+  await sleep(500);
   wakes = 0;
   items = 0;
-  lat.length = 0;
-  const pct = (await measure(sleep)) - out.idlePct;
+  ages.length = 0;
+  const r = await measure(sleep);
   ac.abort();
   await run;
-  lat.sort((a, b) => a - b);
-  const row = { maxDelayMs, pct, ratio: pct / out.emptyLoopPct, itemsPerWake: items / wakes, p50: lat[Math.floor(lat.length / 2)], p99: lat[Math.floor(lat.length * 0.99)] };
-  out.consumer.push(row);
+  ages.sort((a, b) => a - b);
+  out.consumer.push({ maxDelayMs, mainPct: r.main - aloneNow.main, wakesPerSec: wakes / SECONDS, itemsPerWake: items / wakes, p50: ages[ages.length >> 1], p99: ages[Math.floor(ages.length * 0.99)], max: ages[ages.length - 1] });
 }
 await src.close();
-
-out.workerAloneRatio = out.workerAlonePct / out.emptyLoopPct;
-out.withSubscriberRatio = out.withSubscriberPct / out.emptyLoopPct;
-out.delivered = delivered;
-out.written = Number(seq1 - seq0);
-out.outOfOrder = outOfOrder;
-out.overwritten = drops1.overwritten - drops0.overwritten;
-out.latencyMs = lat.length ? { p50: Math.max(...lat.map((l) => l.p50)), p99: Math.max(...lat.map((l) => l.p99)) } : null;
+let timerWakes = 0;
+const idleNow = await measure(sleep);
+const timer = await measure(async (ms) => (timerWakes = await timerLoop(ms)));
+out.timerLoop = { mainPct: timer.main - idleNow.main, wakesPerSec: timerWakes / SECONDS };
 out.loadAfter = load();
-say(`  process idle (source open, stopped):   ${out.idlePct.toFixed(2)} % of a core (subtracted below)`);
-say(`  empty 1 kHz loop (main thread):        ${out.emptyLoopPct.toFixed(2)} %`);
-say(`  sysstats 1 kHz in its worker, alone:   ${out.workerAlonePct.toFixed(2)} %  (${out.workerAloneRatio.toFixed(2)}× the empty loop; goal ≤ 1.2×)`);
-say(`  + main-thread frames$ subscriber:      ${out.withSubscriberPct.toFixed(2)} %  (${out.withSubscriberRatio.toFixed(2)}× the empty loop; goal ≤ 1.5×)`);
-say(`  delivered ${out.delivered} of ${out.written} written, ${out.outOfOrder} out of order, ${out.overwritten} overwritten`);
+
+const t = out.threads;
+say(`\nmedians over ${ROUNDS} rounds, % of one core minus the idle process (main thread / source worker / Node's other threads):`);
+say(`  empty 1 kHz loop (main thread):        ${out.emptyLoopPct.toFixed(2)} %  (${t.empty.main.toFixed(2)} / ${t.empty.source.toFixed(2)} / ${t.empty.other.toFixed(2)})`);
+say(`  sysstats 1 kHz in its worker, alone:   ${out.workerAlonePct.toFixed(2)} %  (${t.alone.main.toFixed(2)} / ${t.alone.source.toFixed(2)} / ${t.alone.other.toFixed(2)})  ${out.workerAloneRatio.toFixed(2)}× the empty loop (goal ≤ 1.2×; rounds ${out.roundRatios.alone.map((x) => x.toFixed(2)).join(', ')})`);
+say(`  + main-thread frames$ subscriber:      ${out.withSubscriberPct.toFixed(2)} %  (${t.subscriber.main.toFixed(2)} / ${t.subscriber.source.toFixed(2)} / ${t.subscriber.other.toFixed(2)})  ${out.withSubscriberRatio.toFixed(2)}× the empty loop (goal ≤ 1.5×; rounds ${out.roundRatios.subscriber.map((x) => x.toFixed(2)).join(', ')})`);
+say(`  delivered ${out.delivered} of ${out.expected} written between each subscription's first and last item, ${out.outOfOrder} out of order, ${out.overwritten} overwritten`);
+if (lat.length) say(`  frames$ capture → delivery latency (stats$, worst 1 s window): p50 ${Math.max(...lat.map((l) => l.p50)).toFixed(2)} ms, p99 ${Math.max(...lat.map((l) => l.p99)).toFixed(2)} ms`);
+say(`\nonce, main thread only (minus the same thread with the worker alone):`);
 for (const r of out.consumer)
-  say(`  RingConsumer on the main thread, maxDelayMs ${r.maxDelayMs}: ${r.pct.toFixed(2)} % (${r.ratio.toFixed(2)}×), ${r.itemsPerWake.toFixed(2)} items/wake-up, oldest-in-batch latency p50 ${r.p50?.toFixed(2)} ms p99 ${r.p99?.toFixed(2)} ms`);
-if (out.latencyMs) say(`  capture → delivery latency (worst 1 s window): p50 ${out.latencyMs.p50.toFixed(2)} ms, p99 ${out.latencyMs.p99.toFixed(2)} ms`);
+  say(`  RingConsumer, maxDelayMs ${r.maxDelayMs}: main thread ${r.mainPct.toFixed(2)} %, ${r.wakesPerSec.toFixed(0)} wake-ups/s (${((r.mainPct * 1e4) / r.wakesPerSec).toFixed(0)} µs each), ${r.itemsPerWake.toFixed(2)} items/wake-up, latency p50 ${r.p50?.toFixed(2)} / p99 ${r.p99?.toFixed(2)} / max ${r.max?.toFixed(2)} ms`);
+say(`  floor: an empty loop woken by setTimeout(1): main thread ${out.timerLoop.mainPct.toFixed(2)} %, ${out.timerLoop.wakesPerSec.toFixed(0)} wake-ups/s (${((out.timerLoop.mainPct * 1e4) / out.timerLoop.wakesPerSec).toFixed(0)} µs each); the empty loop above: ${((t.empty.main * 1e4) / 1000).toFixed(0)} µs per tick`);
 say(`load average after: ${out.loadAfter}`);
 if (JSON_OUT) console.log(JSON.stringify(out));
 process.exit(0);
