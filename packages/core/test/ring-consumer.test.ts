@@ -55,6 +55,44 @@ function paceWriter(sab: SharedArrayBuffer, count: number, hz: number): Promise<
   });
 }
 
+/**
+ * A writer thread that commits item i at `timesMs[i]` after it starts (Atomics.wait-paced), then keeps the
+ * ring open for `holdMs` without a commit or state change, then closes it.
+ */
+function scheduleWriter(sab: SharedArrayBuffer, timesMs: number[], holdMs: number): Promise<number> {
+  const w = new Worker(
+    `const { workerData, parentPort } = require('node:worker_threads');
+     import(workerData.core).then((core) => {
+       const w = new core.FrameRingWriter(workerData.sab);
+       const cell = new Int32Array(new SharedArrayBuffer(4));
+       const t0 = performance.now();
+       const until = (t) => { for (let now = performance.now(); now < t; now = performance.now()) Atomics.wait(cell, 0, 0, t - now); };
+       w.setState(1);
+       workerData.timesMs.forEach((t, i) => {
+         until(t0 + t);
+         const slot = w.begin();
+         new Float64Array(slot.data.buffer, slot.data.byteOffset, 1)[0] = i;
+         w.commit(slot, 8, process.hrtime.bigint());
+       });
+       until(performance.now() + workerData.holdMs);
+       w.setState(3);
+       parentPort.postMessage(workerData.timesMs.length);
+     }).catch((e) => parentPort.postMessage({ error: String(e && e.stack || e) }));`,
+    { eval: true, workerData: { core: CORE, sab, timesMs, holdMs } },
+  );
+  return new Promise((resolve, reject) => {
+    w.once('message', (m) => (typeof m === 'number' ? resolve(m) : reject(new Error(m.error))));
+    w.once('error', reject);
+  });
+}
+
+/** Takes items until `n` arrived, noting when each did (performance.now()). */
+async function arrivals(c: RingConsumer, n: number): Promise<number[]> {
+  const at: number[] = [];
+  while (at.length < n && (await c.wait())) for (let v = c.take(); v; v = c.take()) at.push(performance.now());
+  return at;
+}
+
 const within = <T>(p: Promise<T>, ms: number, what: string) =>
   Promise.race([p, new Promise<never>((_, rej) => setTimeout(() => rej(new Error(`${what} did not finish within ${ms} ms`)), ms).unref())]);
 
@@ -253,5 +291,55 @@ describe('RingConsumer', () => {
     expect(c.drops()).toMatchObject({ overwritten: 0, ringFull: 0 });
     // Batched: well under one wake-up per item (at 2 kHz with a 4 ms window, ~8 items per wake-up).
     expect(wakes).toBeLessThan(count / 2);
+  });
+
+  it('default delay: a real 1 kHz writer wakes its reader once per batch (the writer holds every other wake-up back), nothing lost, in order', async () => {
+    const sab = createFrameRing({ slots: 4096, slotBytes: 8 });
+    const c = consumeFrames(sab); // maxDelayMs 1.5: the ring's batch gap
+    const count = 1000;
+    const writer = paceWriter(sab, count, 1000);
+    let expected = 0;
+    let wakes = 0;
+    let outOfOrder = 0;
+    const consumed = (async () => {
+      while (await c.wait()) {
+        wakes++;
+        for (let v = c.take(); v; v = c.take()) {
+          if (new Float64Array(v.data.buffer, v.data.byteOffset, 1)[0] !== expected) outOfOrder++;
+          expected++;
+        }
+      }
+    })();
+    await within(Promise.all([writer, consumed]), 20_000, 'the 1 kHz stream');
+    expect(outOfOrder).toBe(0);
+    expect(expected).toBe(count);
+    expect(c.drops()).toMatchObject({ overwritten: 0, ringFull: 0 });
+    // A wake-up per commit would be ~1000; the writer's batches make it ~500 (fewer when we fall behind).
+    expect(wakes).toBeLessThan(count * 0.75);
+  });
+
+  it('a fast stream that stops without a state change still delivers the wake-up the writer held back', async () => {
+    const sab = createFrameRing({ slots: 256, slotBytes: 8 });
+    const c = consumeFrames(sab);
+    // 41 commits 0.25 ms apart (a fast stream: the writer holds wake-ups back), then 5 s of silence.
+    const writer = scheduleWriter(sab, Array.from({ length: 41 }, (_, i) => i * 0.25), 5000);
+    // Without the reader's own timer the last items would wait for the close, 5 s later.
+    const at = await within(arrivals(c, 41), 2500, 'the items of a stream that stopped');
+    expect(at).toHaveLength(41);
+    c.close();
+    await writer;
+  });
+
+  it('two items a slow stream commits together wake the reader at once (the writer holds back only in a fast run)', async () => {
+    const sab = createFrameRing({ slots: 256, slotBytes: 8 });
+    const c = consumeFrames(sab);
+    // Pairs 1 ms apart (within the batch gap) every 300 ms: a held-back second item would only come with the next pair.
+    const pairs = 4;
+    const times = Array.from({ length: pairs }, (_, i) => [i * 300, i * 300 + 1]).flat();
+    const writer = scheduleWriter(sab, times, 300);
+    const at = await within(arrivals(c, pairs * 2), 10_000, 'the pairs');
+    for (let i = 0; i < pairs; i++) expect(at[2 * i + 1] - at[2 * i], `pair ${i}: second item after the first`).toBeLessThan(150);
+    c.close();
+    await writer;
   });
 });

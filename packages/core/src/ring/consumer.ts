@@ -12,15 +12,19 @@
  *   the writer tore.
  * - **Ending.** `wait()` returns false (and iteration ends) once the ring is closed and every item committed
  *   before the close was taken, or at once when the AbortSignal fires or `close()` is called.
- * - **Batched wake-ups.** A stream that keeps delivering within `maxDelayMs` is polled on a timer every
- *   `maxDelayMs` (one wake-up per batch, no notify per item); a slower stream wakes on the writer's notify
- *   at once. The added delivery latency is bounded by `maxDelayMs`.
+ * - **Batched wake-ups.** With `maxDelayMs` from the ring's batch gap (1.5 ms) to twice it, the consumer
+ *   waits on the ring's BATCH word: the writer wakes it right after a commit, but while the stream is fast
+ *   no sooner than the gap after the previous wake-up (a 1 kHz stream: every second commit, the older item
+ *   ~1 ms old). A slower stream wakes on each commit, at once. Other delays poll on a timer every
+ *   `maxDelayMs` while the stream is fast (a recorder's 20 ms), or wake on each commit (`maxDelayMs: 0`).
+ *   The added delivery latency is bounded by `maxDelayMs` while the stream goes on (2 × `maxDelayMs` for
+ *   the last item before a fast stream stops).
  *
  * Works in any thread that has the ring's SharedArrayBuffer.
  */
 import { InvalidOptionError, InvalidStateError } from '../errors.js';
 import { FrameRingReader, type FrameView } from './frame-ring.js';
-import { HEADER_BYTES, I32, RingKind, RingState, type DropCause } from './layout.js';
+import { DEFAULT_BATCH_GAP_US, HEADER_BYTES, I32, RingKind, RingState, type DropCause } from './layout.js';
 import { SampleRingReader, type SampleArray, type SampleChunkView } from './sample-ring.js';
 
 export type RingItem = FrameView | SampleChunkView;
@@ -31,8 +35,9 @@ export interface RingConsumerOptions {
   /** Start after the items committed so far (`now`, default) or at the oldest the ring still holds. */
   from?: 'now' | 'oldest';
   /**
-   * Longest delay (ms) a wake-up may be held back so that several items are delivered at once. Default 1
-   * (a 1 kHz stream is delivered within ~2 ms of its commit). 0 wakes for every commit.
+   * Longest delay (ms) a wake-up may be held back so that several items are delivered at once. Default 1.5
+   * (a 1 kHz stream: one wake-up per two items, each delivered within ~1 ms of its commit). 0 wakes for
+   * every commit.
    */
   maxDelayMs?: number;
   /** Most items the async iterator yields per wake-up before the event loop gets a turn (default 256). */
@@ -46,7 +51,7 @@ export interface RingConsumerOptions {
   idleMs?: number;
 }
 
-export const DEFAULT_MAX_DELAY_MS = 1;
+export const DEFAULT_MAX_DELAY_MS = DEFAULT_BATCH_GAP_US / 1000;
 const DEFAULT_MAX_BATCH = 256;
 const DEFAULT_MAX_BATCH_MS = 10;
 
@@ -56,9 +61,12 @@ const immediate = () => new Promise<void>((r) => setImmediate(r));
 export function markRingClosed(sab: SharedArrayBuffer): void {
   const i32 = headerOf(sab);
   Atomics.store(i32, I32.STATE, RingState.closed);
-  Atomics.add(i32, I32.NOTIFY, 1);
-  Atomics.notify(i32, I32.NOTIFY);
+  for (const word of [I32.NOTIFY, I32.BATCH]) {
+    Atomics.add(i32, word, 1);
+    Atomics.notify(i32, word);
+  }
 }
+
 
 /** Whether the ring's state is `closed`. */
 export function ringClosed(sab: SharedArrayBuffer): boolean {
@@ -104,6 +112,15 @@ export class RingConsumer<T extends RingItem = RingItem> implements AsyncIterabl
   /** performance.now() of the last two wake-ups that found items (to tell a fast stream from a slow one). */
   private lastItemsAt = -Infinity;
   private gapMs = Infinity;
+  /** The header word this consumer sleeps on: BATCH (writer-paced batches) or NOTIFY (every commit). */
+  private readonly word: number;
+  /** The stream is fast (the writer may hold BATCH back): arm the tail timer while waiting. */
+  private fast = false;
+  private tailFired = false;
+  private readonly tailWake = () => {
+    this.tailFired = true;
+    Atomics.notify(this.i32, I32.BATCH); // other batching readers of this ring see a spurious wake and re-check
+  };
   private torn = 0;
   private sleeping: { timer: NodeJS.Timeout; done: () => void } | null = null;
   /**
@@ -121,6 +138,10 @@ export class RingConsumer<T extends RingItem = RingItem> implements AsyncIterabl
     if (!Number.isInteger(this.maxBatch) || this.maxBatch < 1) throw new InvalidOptionError('maxBatch', 'a positive integer', opts.maxBatch);
     this.maxBatchMs = nonNegative('maxBatchMs', opts.maxBatchMs, DEFAULT_MAX_BATCH_MS);
     this.idleMs = opts.idleMs === undefined ? Infinity : nonNegative('idleMs', opts.idleMs, Infinity);
+    // The writer's batches suit delays from its gap to twice it; a longer delay batches more on its own timer.
+    const gapUs = i32[I32.BATCH_GAP_US];
+    const us = this.maxDelayMs * 1000;
+    this.word = gapUs > 0 && us >= gapUs && us < 2 * gapUs ? I32.BATCH : I32.NOTIFY;
     const kind = i32[I32.KIND];
     this.kind = kind === RingKind.sample ? 'sample' : 'frame';
     this.reader = kind === RingKind.sample ? new SampleRingReader(sab, { from: opts.from }) : new FrameRingReader(sab, { from: opts.from });
@@ -174,8 +195,9 @@ export class RingConsumer<T extends RingItem = RingItem> implements AsyncIterabl
   async wait(): Promise<boolean> {
     for (let first = true; ; first = false) {
       if (this.ended) return false;
-      const seen = Atomics.load(this.i32, I32.NOTIFY);
-      if (this.pending() > 0) {
+      const seen = Atomics.load(this.i32, this.word);
+      const pending = this.pending();
+      if (pending > 0) {
         // Items left from before this call (a backlog, or a batch cut short): give the event loop a turn
         // first, so a loop that never really waits cannot starve timers and I/O.
         if (first) await immediate();
@@ -184,6 +206,7 @@ export class RingConsumer<T extends RingItem = RingItem> implements AsyncIterabl
         this.gapMs = now - this.lastItemsAt;
         this.lastItemsAt = now;
         this.batchEnd = now + this.maxBatchMs;
+        this.fast = pending > 1 || this.gapMs < 2 * this.maxDelayMs;
         return true;
       }
       if (Atomics.load(this.i32, I32.STATE) === RingState.closed) {
@@ -191,18 +214,24 @@ export class RingConsumer<T extends RingItem = RingItem> implements AsyncIterabl
         return false;
       }
       const now = performance.now();
-      if (this.maxDelayMs > 0 && this.gapMs <= 2 * this.maxDelayMs && now - this.lastItemsAt < 2 * this.maxDelayMs) {
-        // A fast stream: poll once per maxDelayMs instead of waking for each commit.
+      if (this.word === I32.NOTIFY && this.maxDelayMs > 0 && this.gapMs <= 2 * this.maxDelayMs && now - this.lastItemsAt < 2 * this.maxDelayMs) {
+        // A fast stream and a long delay: poll once per maxDelayMs instead of waking for each commit.
         await this.sleep(this.maxDelayMs);
         if (this.pending() === 0) this.gapMs = Infinity; // it slowed down: wait for the notify next time
         continue;
       }
-      // Sleep until the writer commits or changes state (it bumps NOTIFY), close()/abort wakes us too.
-      const w = Atomics.waitAsync(this.i32, I32.NOTIFY, seen, this.idleMs);
+      // Sleep until the writer commits (NOTIFY) or ends a batch (BATCH), or changes state; close()/abort
+      // wakes us too. A fast stream's writer holds BATCH back: should the stream stop right after it did,
+      // the tail timer delivers the held item.
+      const w = Atomics.waitAsync(this.i32, this.word, seen, this.idleMs);
       if (!w.async) continue;
       (this.keepAlive ??= setInterval(() => {}, 2 ** 31 - 1)).ref();
+      this.tailFired = false;
+      const tail = this.fast && this.word === I32.BATCH ? setTimeout(this.tailWake, 2 * this.maxDelayMs) : null;
       const r = await w.value;
+      if (tail) clearTimeout(tail);
       this.keepAlive?.unref();
+      if (this.tailFired && this.pending() === 0) this.fast = false; // the stream stopped or slowed down
       if (r === 'timed-out' && !this.ended && this.pending() === 0) return true;
     }
   }
@@ -286,7 +315,7 @@ export class RingConsumer<T extends RingItem = RingItem> implements AsyncIterabl
       this.sleeping.done();
     }
     // Wake our own Atomics.waitAsync (other waiters on this ring see a spurious wake and re-check).
-    Atomics.notify(this.i32, I32.NOTIFY);
+    Atomics.notify(this.i32, this.word);
   }
 
   private dropKeepAlive(): void {

@@ -7,6 +7,7 @@ import {
   ItemFlags,
   RING_MAGIC,
   RING_VERSION,
+  DEFAULT_BATCH_GAP_US,
   RingKind,
   RingState,
   SLOT_META_BYTES,
@@ -41,6 +42,7 @@ export function createFrameRing({ slots, slotBytes }: FrameRingOptions): SharedA
   i32[I32.KIND] = RingKind.frame;
   i32[I32.COUNT] = slots;
   i32[I32.UNIT_BYTES] = slotBytes;
+  i32[I32.BATCH_GAP_US] = DEFAULT_BATCH_GAP_US;
   const table = new Int32Array(sab, g.seqTableOffset, slots);
   table.fill(-1);
   const meta64 = new BigInt64Array(sab, g.metaOffset, (slots * SLOT_META_BYTES) / 8);
@@ -207,7 +209,7 @@ export class FrameRingWriter extends RingWriterBase {
     Atomics.store(meta32, this.v.m32(s, SlotI32.LEASE), 0);
     Atomics.store(table, Number(seq % BigInt(this.v.g.slots)), s);
     Atomics.store(i64, I64.WRITE_SEQ, seq + 1n);
-    this.wake();
+    this.committed();
     return seq;
   }
 

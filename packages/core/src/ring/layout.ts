@@ -20,8 +20,11 @@
  */
 
 export const RING_MAGIC = 0x53464c57; // 'SFLW'
-/** 2: DROP_NETWORK added; an aborted frame-ring write invalidates its slot (SEQ = -1). */
-export const RING_VERSION = 2;
+/**
+ * 2: DROP_NETWORK added; an aborted frame-ring write invalidates its slot (SEQ = -1).
+ * 3: BATCH and BATCH_GAP_US added (writer-paced batch wake-ups).
+ */
+export const RING_VERSION = 3;
 export const HEADER_BYTES = 256;
 
 export const RingKind = { frame: 1, sample: 2 } as const;
@@ -49,7 +52,24 @@ export const I32 = {
   SAMPLE_FORMAT: 10,
   /** Sample ring: capacity in frames (one frame = one sample per channel). */
   CAPACITY_FRAMES: 11,
+  /**
+   * Incremented (then Atomics.notify'd) once per batch: after a commit, unless the stream is fast and the
+   * previous batch wake-up is less than BATCH_GAP_US old (the next commit then wakes for both), and after
+   * every state change. Readers that batch wait on it: they wake right after a commit, once per batch.
+   */
+  BATCH: 12,
+  /**
+   * How long (µs) the writer may hold a BATCH wake-up back while the stream is fast; set when the ring is
+   * created ({@link DEFAULT_BATCH_GAP_US}). 0: BATCH follows every commit.
+   */
+  BATCH_GAP_US: 13,
 } as const;
+
+/**
+ * The batch gap of new rings: a stream committing faster than every 1.5 ms (a 1 kHz sensor, 64-frame audio
+ * periods) wakes its batching readers every second commit or so, right after it, the older item ~1 ms old.
+ */
+export const DEFAULT_BATCH_GAP_US = 1500;
 
 /** BigInt64 header fields (index into a BigInt64Array over the whole buffer). Start at byte 128. */
 export const I64 = {

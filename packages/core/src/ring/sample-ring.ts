@@ -10,6 +10,7 @@ import {
   ItemFlags,
   RING_MAGIC,
   RING_VERSION,
+  DEFAULT_BATCH_GAP_US,
   RingKind,
   RingState,
   SAMPLE_FORMATS,
@@ -54,6 +55,7 @@ export function createSampleRing(o: SampleRingOptions): SharedArrayBuffer {
   i32[I32.KIND] = RingKind.sample;
   i32[I32.COUNT] = chunks;
   i32[I32.UNIT_BYTES] = bpf;
+  i32[I32.BATCH_GAP_US] = DEFAULT_BATCH_GAP_US;
   i32[I32.CHANNELS] = o.channels;
   i32[I32.RATE] = o.rate;
   i32[I32.SAMPLE_FORMAT] = SampleFormatCode[o.format];
@@ -287,7 +289,7 @@ export class SampleRingWriter extends RingWriterBase {
     Atomics.store(i64, I64.FRAMES_RESERVED, end);
     Atomics.store(i64, I64.FRAMES_WRITTEN, end);
     Atomics.store(i64, I64.WRITE_SEQ, seq + 1n);
-    this.wake();
+    this.committed();
     return seq;
   }
 
