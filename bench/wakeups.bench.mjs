@@ -185,7 +185,7 @@ await src.start();
 await sleep(1000);
 const aloneNow = await measure(sleep);
 out.consumer = [];
-for (const maxDelayMs of [0, 1, 2, 4]) {
+for (const maxDelayMs of [0, 1, 1.5, 2, 4]) {
   const ac = new AbortController();
   const c = new RingConsumer(src.ring, { maxDelayMs, signal: ac.signal });
   let wakes = 0;

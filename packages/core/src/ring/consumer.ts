@@ -117,6 +117,8 @@ export class RingConsumer<T extends RingItem = RingItem> implements AsyncIterabl
   /** The stream is fast (the writer may hold BATCH back): arm the tail timer while waiting. */
   private fast = false;
   private tailFired = false;
+  /** One timer, re-armed (refresh) per wait while the stream is fast: no timer object per batch. */
+  private tail: NodeJS.Timeout | null = null;
   private readonly tailWake = () => {
     this.tailFired = true;
     Atomics.notify(this.i32, I32.BATCH); // other batching readers of this ring see a spurious wake and re-check
@@ -227,9 +229,10 @@ export class RingConsumer<T extends RingItem = RingItem> implements AsyncIterabl
       if (!w.async) continue;
       (this.keepAlive ??= setInterval(() => {}, 2 ** 31 - 1)).ref();
       this.tailFired = false;
-      const tail = this.fast && this.word === I32.BATCH ? setTimeout(this.tailWake, 2 * this.maxDelayMs) : null;
+      if (!this.fast || this.word !== I32.BATCH) this.dropTail();
+      else if (this.tail) this.tail.refresh();
+      else this.tail = setTimeout(this.tailWake, 2 * this.maxDelayMs).unref();
       const r = await w.value;
-      if (tail) clearTimeout(tail);
       this.keepAlive?.unref();
       if (this.tailFired && this.pending() === 0) this.fast = false; // the stream stopped or slowed down
       if (r === 'timed-out' && !this.ended && this.pending() === 0) return true;
@@ -310,12 +313,18 @@ export class RingConsumer<T extends RingItem = RingItem> implements AsyncIterabl
       this.onAbort = null;
     }
     this.dropKeepAlive();
+    this.dropTail();
     if (this.sleeping) {
       clearTimeout(this.sleeping.timer);
       this.sleeping.done();
     }
     // Wake our own Atomics.waitAsync (other waiters on this ring see a spurious wake and re-check).
     Atomics.notify(this.i32, this.word);
+  }
+
+  private dropTail(): void {
+    if (this.tail) clearTimeout(this.tail);
+    this.tail = null;
   }
 
   private dropKeepAlive(): void {
