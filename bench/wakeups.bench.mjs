@@ -12,9 +12,10 @@
 // the main thread, the source's worker, and Node's other threads (V8's GC and compiler, libuv).
 // Then, once: a bare RingConsumer on the main thread per batching window (no RxJS, no item objects), and the
 // floor of a wake-up on this machine: an empty 1 kHz loop woken by a timer (setTimeout) on the main thread.
-// Every case is measured after a warm-up of it (--warmup, default 3 s, once; 1 s between rounds): at 1 kHz V8
-// is still compiling the worker's tick path half a second in (a start-up cost, not a per-item one).
-// Usage: node bench/wakeups.bench.mjs [--rounds 5] [--seconds 4] [--warmup 3] [--quick] [--fields 'cpu*,mem.*'] [--json]
+// Every case is measured after a warm-up of it (--warmup, default 3 s, once), and in each round --settle
+// (default 3 s) after the source starts or a subscriber subscribes: at 1 kHz V8 is still compiling the tick
+// and delivery paths seconds in, on its compiler threads (a start-up cost, not a per-item one).
+// Usage: node bench/wakeups.bench.mjs [--rounds 5] [--seconds 4] [--warmup 3] [--settle 3] [--quick] [--fields 'cpu*,mem.*'] [--json]
 // Build first: pnpm --filter "@senseflow/source-sysstats..." build
 import { readFileSync, readdirSync } from 'node:fs';
 import { loadavg } from 'node:os';
@@ -29,6 +30,7 @@ const QUICK = process.argv.includes('--quick');
 const ROUNDS = Number(arg('rounds', QUICK ? 3 : 5));
 const SECONDS = Number(arg('seconds', QUICK ? 2 : 4));
 const WARMUP_MS = Number(arg('warmup', QUICK ? 1 : 3)) * 1000;
+const SETTLE_MS = Number(arg('settle', QUICK ? 1 : 3)) * 1000;
 const FIELDS = arg('fields', undefined)?.split(',');
 const JSON_OUT = process.argv.includes('--json');
 const say = (...a) => !JSON_OUT && console.log(...a);
@@ -109,24 +111,32 @@ let expected = 0;
 let outOfOrder = 0;
 let overwritten = 0;
 const lat = [];
-const withSubscriber = async (ms) => {
-  // Every item from the first delivered to the last, once and in order (batched delivery loses nothing).
+/** A frames$ subscriber that checks every item from its first counted one to its last, once and in order. */
+function subscribe() {
   const drops0 = src.drops();
+  let counting = false;
   let first = -1n;
   let last = -1n;
+  let n = 0;
   const sub = src.frames$.subscribe((r) => {
+    if (!counting) return;
     if (first < 0n) first = r.seq;
     else if (r.seq !== last + 1n) outOfOrder++;
     last = r.seq;
-    delivered++;
+    n++;
   });
-  const statsSub = src.stats$.subscribe((s) => s.latencyMs && lat.push(s.latencyMs));
-  await sleep(ms);
-  sub.unsubscribe();
-  statsSub.unsubscribe();
-  if (first >= 0n) expected += Number(last - first) + 1;
-  overwritten += src.drops().overwritten - drops0.overwritten;
-};
+  const statsSub = src.stats$.subscribe((s) => counting && s.latencyMs && lat.push(s.latencyMs));
+  return {
+    count: () => (counting = true),
+    end: () => {
+      sub.unsubscribe();
+      statsSub.unsubscribe();
+      delivered += n;
+      if (first >= 0n) expected += Number(last - first) + 1;
+      overwritten += src.drops().overwritten - drops0.overwritten;
+    },
+  };
+}
 {
   // warm the subscriber path up too
   const sub = src.frames$.subscribe(() => {});
@@ -140,15 +150,18 @@ const cases = {
   empty: async () => measure(emptyLoop),
   alone: async () => {
     await src.start();
-    await sleep(1000);
+    await sleep(SETTLE_MS);
     const r = await measure(sleep);
     await src.stop();
     return r;
   },
   subscriber: async () => {
     await src.start();
-    await sleep(1000);
-    const r = await measure(withSubscriber);
+    const s = subscribe();
+    await sleep(SETTLE_MS); // a new subscription: V8 re-optimizes the delivery path on its compiler threads
+    s.count();
+    const r = await measure(sleep);
+    s.end();
     await src.stop();
     return r;
   },
