@@ -5,6 +5,9 @@
 //                    an Atomics.wait per tick and an event-loop turn every 5 ms, as the paced loop does)
 //   worker alone:    the sysstats source at 1 kHz in its worker, nobody subscribed
 //   + subscriber:    the same source with a frames$ subscriber on the main thread (counts every item)
+//   imu alone / + subscriber: the same two cases with the example IMU plugin (examples/imu-sensor.mjs) at
+//                    1 kHz: core's own cost per item (paced loop, ring commit, wake-ups) without the sysstats
+//                    source's /proc reads
 // The cases alternate over --rounds rounds (default 5); each round's ratios are taken against that round's
 // empty loop, and the medians are reported: a case measured minutes apart from its baseline moved by more
 // than the effect (other threads' GC and JIT, the shared VM). CPU is read per thread from the scheduler
@@ -19,7 +22,7 @@
 // Build first: pnpm --filter "@senseflow/source-sysstats..." build
 import { readFileSync, readdirSync } from 'node:fs';
 import { loadavg } from 'node:os';
-import { RingConsumer, monotonicNs, sleepUntil } from '@senseflow/core';
+import { RingConsumer, monotonicNs, openSource, sleepUntil } from '@senseflow/core';
 import { openSysStats } from '@senseflow/source-sysstats';
 
 const arg = (name, dflt) => {
@@ -100,11 +103,18 @@ say(`wake-up bench ${out.date}, node ${out.node}: ${ROUNDS} alternating rounds o
 
 const before = new Set(threadNs().keys());
 const src = await openSysStats({ hz: 1000, fields: FIELDS }, { autoStart: false });
+const imu = await openSource(new URL('../examples/imu-sensor.mjs', import.meta.url), { hz: 1000 }, { autoStart: false });
 sourceTids = new Set([...threadNs().keys()].filter((t) => !before.has(t) && t !== MAIN));
 // Warm every path up once (JIT), the same time each.
 await emptyLoop(WARMUP_MS);
-await src.start();
-await sleep(WARMUP_MS);
+for (const s of [src, imu]) {
+  await s.start();
+  await sleep(WARMUP_MS);
+  const sub = s.frames$.subscribe(() => {});
+  await sleep(WARMUP_MS);
+  sub.unsubscribe();
+  await s.stop();
+}
 
 let delivered = 0;
 let expected = 0;
@@ -112,7 +122,7 @@ let outOfOrder = 0;
 let overwritten = 0;
 const lat = [];
 /** A frames$ subscriber that checks every item from its first counted one to its last, once and in order. */
-function subscribe() {
+function subscribe(src) {
   const drops0 = src.drops();
   let counting = false;
   let first = -1n;
@@ -137,34 +147,30 @@ function subscribe() {
     },
   };
 }
-{
-  // warm the subscriber path up too
-  const sub = src.frames$.subscribe(() => {});
-  await sleep(WARMUP_MS);
-  sub.unsubscribe();
-}
-await src.stop();
-
+const alone = (src) => async () => {
+  await src.start();
+  await sleep(SETTLE_MS);
+  const r = await measure(sleep);
+  await src.stop();
+  return r;
+};
+const withSubscriber = (src) => async () => {
+  await src.start();
+  const s = subscribe(src);
+  await sleep(SETTLE_MS); // a new subscription: V8 re-optimizes the delivery path on its compiler threads
+  s.count();
+  const r = await measure(sleep);
+  s.end();
+  await src.stop();
+  return r;
+};
 const cases = {
   idle: async () => measure(sleep),
   empty: async () => measure(emptyLoop),
-  alone: async () => {
-    await src.start();
-    await sleep(SETTLE_MS);
-    const r = await measure(sleep);
-    await src.stop();
-    return r;
-  },
-  subscriber: async () => {
-    await src.start();
-    const s = subscribe();
-    await sleep(SETTLE_MS); // a new subscription: V8 re-optimizes the delivery path on its compiler threads
-    s.count();
-    const r = await measure(sleep);
-    s.end();
-    await src.stop();
-    return r;
-  },
+  alone: alone(src),
+  subscriber: withSubscriber(src),
+  imuAlone: alone(imu),
+  imuSubscriber: withSubscriber(imu),
 };
 const names = Object.keys(cases);
 const rounds = [];
@@ -175,7 +181,7 @@ for (let i = 0; i < ROUNDS; i++) {
     round[name] = await cases[name]();
   }
   rounds.push(round);
-  say(`  round ${i + 1}: empty loop ${round.empty.total.toFixed(2)} %, worker alone ${round.alone.total.toFixed(2)} %, + subscriber ${round.subscriber.total.toFixed(2)} %, idle ${round.idle.total.toFixed(2)} % (load ${load()})`);
+  say(`  round ${i + 1}: empty loop ${round.empty.total.toFixed(2)} %, sysstats alone ${round.alone.total.toFixed(2)} %, + subscriber ${round.subscriber.total.toFixed(2)} %, imu alone ${round.imuAlone.total.toFixed(2)} %, + subscriber ${round.imuSubscriber.total.toFixed(2)} %, idle ${round.idle.total.toFixed(2)} % (load ${load()})`);
 }
 // A case's cost = its CPU minus the idle process's in the same round; its ratio = that over the empty loop's.
 const cost = (r, name, part = 'total') => r[name][part] - r.idle[part];
@@ -186,8 +192,12 @@ out.workerAlonePct = pct('alone');
 out.withSubscriberPct = pct('subscriber');
 out.workerAloneRatio = ratio('alone');
 out.withSubscriberRatio = ratio('subscriber');
-out.threads = Object.fromEntries(['empty', 'alone', 'subscriber'].map((n) => [n, { main: pct(n, 'main'), source: pct(n, 'source'), other: pct(n, 'other') }]));
-out.roundRatios = { alone: rounds.map((r) => cost(r, 'alone') / cost(r, 'empty')), subscriber: rounds.map((r) => cost(r, 'subscriber') / cost(r, 'empty')) };
+out.imuAlonePct = pct('imuAlone');
+out.imuSubscriberPct = pct('imuSubscriber');
+out.imuAloneRatio = ratio('imuAlone');
+out.imuSubscriberRatio = ratio('imuSubscriber');
+out.threads = Object.fromEntries(['empty', 'alone', 'subscriber', 'imuAlone', 'imuSubscriber'].map((n) => [n, { main: pct(n, 'main'), source: pct(n, 'source'), other: pct(n, 'other') }]));
+out.roundRatios = Object.fromEntries(['alone', 'subscriber', 'imuAlone', 'imuSubscriber'].map((n) => [n, rounds.map((r) => cost(r, n) / cost(r, 'empty'))]));
 out.delivered = delivered;
 out.expected = expected;
 out.outOfOrder = outOfOrder;
@@ -225,6 +235,7 @@ for (const maxDelayMs of [0, 1, 1.5, 2, 4]) {
   out.consumer.push({ maxDelayMs, mainPct: r.main - aloneNow.main, wakesPerSec: wakes / SECONDS, itemsPerWake: items / wakes, p50: ages[ages.length >> 1], p99: ages[Math.floor(ages.length * 0.99)], max: ages[ages.length - 1] });
 }
 await src.close();
+await imu.close();
 let timerWakes = 0;
 const idleNow = await measure(sleep);
 const timer = await measure(async (ms) => (timerWakes = await timerLoop(ms)));
@@ -236,6 +247,8 @@ say(`\nmedians over ${ROUNDS} rounds, % of one core minus the idle process (main
 say(`  empty 1 kHz loop (main thread):        ${out.emptyLoopPct.toFixed(2)} %  (${t.empty.main.toFixed(2)} / ${t.empty.source.toFixed(2)} / ${t.empty.other.toFixed(2)})`);
 say(`  sysstats 1 kHz in its worker, alone:   ${out.workerAlonePct.toFixed(2)} %  (${t.alone.main.toFixed(2)} / ${t.alone.source.toFixed(2)} / ${t.alone.other.toFixed(2)})  ${out.workerAloneRatio.toFixed(2)}× the empty loop (goal ≤ 1.2×; rounds ${out.roundRatios.alone.map((x) => x.toFixed(2)).join(', ')})`);
 say(`  + main-thread frames$ subscriber:      ${out.withSubscriberPct.toFixed(2)} %  (${t.subscriber.main.toFixed(2)} / ${t.subscriber.source.toFixed(2)} / ${t.subscriber.other.toFixed(2)})  ${out.withSubscriberRatio.toFixed(2)}× the empty loop (goal ≤ 1.5×; rounds ${out.roundRatios.subscriber.map((x) => x.toFixed(2)).join(', ')})`);
+say(`  imu plugin 1 kHz in its worker, alone: ${out.imuAlonePct.toFixed(2)} %  (${t.imuAlone.main.toFixed(2)} / ${t.imuAlone.source.toFixed(2)} / ${t.imuAlone.other.toFixed(2)})  ${out.imuAloneRatio.toFixed(2)}× (rounds ${out.roundRatios.imuAlone.map((x) => x.toFixed(2)).join(', ')})`);
+say(`  + main-thread frames$ subscriber:      ${out.imuSubscriberPct.toFixed(2)} %  (${t.imuSubscriber.main.toFixed(2)} / ${t.imuSubscriber.source.toFixed(2)} / ${t.imuSubscriber.other.toFixed(2)})  ${out.imuSubscriberRatio.toFixed(2)}× (rounds ${out.roundRatios.imuSubscriber.map((x) => x.toFixed(2)).join(', ')})`);
 say(`  delivered ${out.delivered} of ${out.expected} written between each subscription's first and last item, ${out.outOfOrder} out of order, ${out.overwritten} overwritten`);
 if (lat.length) say(`  frames$ capture → delivery latency (stats$, worst 1 s window): p50 ${Math.max(...lat.map((l) => l.p50)).toFixed(2)} ms, p99 ${Math.max(...lat.map((l) => l.p99)).toFixed(2)} ms`);
 say(`\nonce, main thread only (minus the same thread with the worker alone):`);
