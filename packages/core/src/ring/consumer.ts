@@ -17,8 +17,8 @@
  *   no sooner than the gap after the previous wake-up (a 1 kHz stream: every second commit, the older item
  *   ~1 ms old). A slower stream wakes on each commit, at once. Other delays poll on a timer every
  *   `maxDelayMs` while the stream is fast (a recorder's 20 ms), or wake on each commit (`maxDelayMs: 0`).
- *   The added delivery latency is bounded by `maxDelayMs` while the stream goes on (2 × `maxDelayMs` for
- *   the last item before a fast stream stops).
+ *   The added delivery latency is bounded by `maxDelayMs` while the stream goes on; the last item before a
+ *   fast stream pauses (no commit, no state change) comes within {@link TAIL_MS}.
  *
  * Works in any thread that has the ring's SharedArrayBuffer.
  */
@@ -52,6 +52,12 @@ export interface RingConsumerOptions {
 }
 
 export const DEFAULT_MAX_DELAY_MS = DEFAULT_BATCH_GAP_US / 1000;
+/**
+ * While a fast stream's writer may hold a BATCH wake-up back, a timer re-armed at every wait delivers the
+ * held item should the stream pause right there. Node re-arms a refreshed timer only when it comes due, so
+ * it costs one wake-up per TAIL_MS while the stream is fast (a shorter one would add a wake-up per batch).
+ */
+export const TAIL_MS = 20;
 const DEFAULT_MAX_BATCH = 256;
 const DEFAULT_MAX_BATCH_MS = 10;
 
@@ -117,7 +123,7 @@ export class RingConsumer<T extends RingItem = RingItem> implements AsyncIterabl
   /** The stream is fast (the writer may hold BATCH back): arm the tail timer while waiting. */
   private fast = false;
   private tailFired = false;
-  /** One timer, re-armed (refresh) per wait while the stream is fast: no timer object per batch. */
+  /** One timer, re-armed (refresh) per wait while the stream is fast (see TAIL_MS). */
   private tail: NodeJS.Timeout | null = null;
   private readonly tailWake = () => {
     this.tailFired = true;
@@ -231,7 +237,7 @@ export class RingConsumer<T extends RingItem = RingItem> implements AsyncIterabl
       this.tailFired = false;
       if (!this.fast || this.word !== I32.BATCH) this.dropTail();
       else if (this.tail) this.tail.refresh();
-      else this.tail = setTimeout(this.tailWake, 2 * this.maxDelayMs).unref();
+      else this.tail = setTimeout(this.tailWake, TAIL_MS).unref();
       const r = await w.value;
       this.keepAlive?.unref();
       if (this.tailFired && this.pending() === 0) this.fast = false; // the stream stopped or slowed down
