@@ -18,6 +18,7 @@ import { chunkCaptureTime, framesToNs, lostFramesBetween } from './timestamps.js
 export const READ_TIMEOUT_MS = 50;
 /** Longest the loop reads back to back without letting the worker's event loop run. */
 export const YIELD_EVERY_MS = 20;
+const YIELD_EVERY_NS = BigInt(YIELD_EVERY_MS) * 1_000_000n;
 /**
  * A read waits for one period but takes up to this many when they piled up (a late wake-up, or a plugin
  * such as pulse that delivers in fragments larger than the period): one chunk instead of one per period.
@@ -95,7 +96,9 @@ export class CaptureLoop {
   private async run(): Promise<void> {
     const w = this.o.writer;
     const rate = w.rate;
-    let lastYield = performance.now();
+    // When to let the event loop run next, on the reads' own clock (CLOCK_MONOTONIC ns): the global
+    // `performance` is a getter with a brand check in a worker, a measurable share of a 64-frame period.
+    let yieldAtNs = 0n;
     while (this.running) {
       const pcm = this.pcm;
       if (!pcm) {
@@ -132,9 +135,9 @@ export class CaptureLoop {
         }
       }
       this.maybeStall(rate);
-      if (r.kind !== 'data' || performance.now() - lastYield >= YIELD_EVERY_MS) {
+      if (r.kind !== 'data' || r.stamp.nowNs >= yieldAtNs) {
         await yieldToEventLoop();
-        lastYield = performance.now();
+        if (r.kind === 'data') yieldAtNs = r.stamp.nowNs + YIELD_EVERY_NS;
       }
     }
   }
