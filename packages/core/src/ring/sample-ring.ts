@@ -1,4 +1,5 @@
 import { InvalidOptionError, InvalidStateError, OverrunError } from '../errors.js';
+import { prefaultPages } from './prefault.js';
 import { RingWriterBase, readWriterDrops } from './writer-base.js';
 import {
   CHUNK_BYTES,
@@ -38,7 +39,7 @@ export interface SampleRingOptions {
   chunks?: number;
 }
 
-/** Allocates a sample ring (audio): interleaved samples plus per-chunk capture times. */
+/** Allocates a sample ring (audio): interleaved samples plus per-chunk capture times. Its pages are made resident here (see prefault.ts). */
 export function createSampleRing(o: SampleRingOptions): SharedArrayBuffer {
   if (!Number.isInteger(o.channels) || o.channels < 1 || o.channels > 64) throw new InvalidOptionError('channels', 'an integer from 1 to 64', o.channels);
   if (!Number.isInteger(o.rate) || o.rate < 1 || o.rate > 1_536_000) throw new InvalidOptionError('rate', 'an integer rate in Hz from 1 to 1536000', o.rate);
@@ -60,6 +61,8 @@ export function createSampleRing(o: SampleRingOptions): SharedArrayBuffer {
   i32[I32.CAPACITY_FRAMES] = o.capacityFrames;
   const c64 = new BigInt64Array(sab, g.chunkOffset, (chunks * CHUNK_BYTES) / 8);
   for (let k = 0; k < chunks; k++) c64[(k * CHUNK_BYTES) / 8 + ChunkI64.SEQ] = -1n;
+  // Resident now, not one page fault at a time in the capture thread during the first lap.
+  prefaultPages(sab, g.dataOffset);
   return sab;
 }
 
