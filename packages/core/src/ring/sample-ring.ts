@@ -254,7 +254,8 @@ export class SampleRingWriter extends RingWriterBase {
     const { g, i64, channels } = this.v;
     if (!Number.isInteger(maxFrames) || maxFrames < 1) throw new InvalidOptionError('maxFrames', 'a positive integer', maxFrames);
     const start = i64[I64.FRAMES_WRITTEN];
-    const pos = Number(start % BigInt(g.capacityFrames));
+    // Modulo on numbers: exact below 2^53 frames (186 years at the highest rate), and no BigInts made per chunk.
+    const pos = Number(start) % g.capacityFrames;
     const frames = Math.min(maxFrames, g.capacityFrames - pos);
     this.reserved = frames;
     // Publish the overwrite frontier before touching the samples, so readers can detect a torn copy.
@@ -274,8 +275,8 @@ export class SampleRingWriter extends RingWriterBase {
       return -1n;
     }
     const seq = i64[I64.WRITE_SEQ];
-    // The record's slot, computed once (a BigInt modulo per field was a measurable share of a 64-frame chunk).
-    const k = Number(seq % BigInt(this.v.g.chunks));
+    // The record's slot, computed once and on numbers (BigInt modulos were a measurable share of a 64-frame chunk).
+    const k = Number(seq) % this.v.g.chunks;
     const r64 = k * (CHUNK_BYTES / 8);
     const r32 = k * (CHUNK_BYTES / 4);
     // Seqlock the chunk record: SEQ = -1 while its fields change.
