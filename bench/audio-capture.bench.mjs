@@ -5,6 +5,8 @@
 // not count) over the same wall time. For senseflow it is the threads the capture opened (the worker and
 // the ALSA plugin's threads), for arecord the whole process (main thread + plugin threads). The result is
 // the median of the per-round ratios; the load average is printed before and after.
+// Each round also prints the split by thread: the one making the ALSA calls (senseflow's worker, arecord's
+// main thread) and the plugin's own threads (the same library on both sides).
 //
 // Default device: the ALSA file plugin paced in real time by the private PulseAudio's null-sink monitor
 // (tools/fixtures), so run it through the fixture script:
