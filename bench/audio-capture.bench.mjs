@@ -5,6 +5,8 @@
 // not count) over the same wall time. For senseflow it is the threads the capture opened (the worker and
 // the ALSA plugin's threads), for arecord the whole process (main thread + plugin threads). The result is
 // the median of the per-round ratios; the load average is printed before and after.
+// Each round also prints the split by thread: the one making the ALSA calls (senseflow's worker, arecord's
+// main thread) and the plugin's own threads (the same library on both sides).
 //
 // Default device: the ALSA file plugin paced in real time by the private PulseAudio's null-sink monitor
 // (tools/fixtures), so run it through the fixture script:
@@ -64,20 +66,29 @@ const taskNs = (pid, tid) => {
 };
 const tasks = (pid) => readdirSync(`/proc/${pid}/task`);
 const cpuOf = (pid, tids) => tids.reduce((s, t) => s + taskNs(pid, t), 0);
+/** The first task is the one that makes the ALSA calls (senseflow's worker, arecord's main thread); the rest are the plugin's. */
+const splitOf = (pid, tids, c0, wall) => {
+  const pct = (t, i) => ((taskNs(pid, t) - c0[i]) / 1e9 / wall) * 100;
+  const each = tids.map(pct);
+  return { main: each[0] ?? 0, plugin: each.slice(1).reduce((a, b) => a + b, 0) };
+};
 
 async function senseflowRound(seconds) {
   const before = new Set(tasks(process.pid));
   const mic = await openMicrophone({ device, rate: RATE, channels: CH, periodFrames: PERIOD, deviceBufferMs: 100 });
   await sleep(WARMUP_MS); // warm-up (JIT, the stream settles)
   const tids = tasks(process.pid).filter((t) => !before.has(t)); // the capture worker and its plugin threads
-  const c0 = cpuOf(process.pid, tids);
+  tids.sort((a, b) => Number(a) - Number(b)); // the worker first (it starts the plugin's threads)
+  const each0 = tids.map((t) => taskNs(process.pid, t));
+  const c0 = each0.reduce((a, b) => a + b, 0);
   const w0 = performance.now();
   await sleep(seconds * 1000);
   const wall = (performance.now() - w0) / 1000;
+  const split = splitOf(process.pid, tids, each0, wall);
   const pct = ((cpuOf(process.pid, tids) - c0) / 1e9 / wall) * 100;
   const drops = mic.drops();
   await mic.close();
-  return { pct, threads: tids.length, driverDrops: drops.driver };
+  return { pct, ...split, threads: tids.length, driverDrops: drops.driver };
 }
 
 async function arecordRound(seconds, wrap = []) {
@@ -85,14 +96,17 @@ async function arecordRound(seconds, wrap = []) {
   const p = wrap.length ? spawn(wrap[0], [...wrap.slice(1), 'arecord', ...argv]) : spawn('arecord', argv);
   await sleep(WARMUP_MS);
   const pid = p.pid;
+  const tids = tasks(pid).sort((a, b) => Number(a) - Number(b)); // main thread first
+  const each0 = tids.map((t) => taskNs(pid, t));
   const c0 = cpuOf(pid, tasks(pid));
   const w0 = performance.now();
   await sleep(seconds * 1000);
   const wall = (performance.now() - w0) / 1000;
+  const split = splitOf(pid, tids, each0, wall);
   const pct = ((cpuOf(pid, tasks(pid)) - c0) / 1e9 / wall) * 100;
   p.kill('SIGINT');
   await new Promise((r) => p.once('exit', r));
-  return { pct };
+  return { pct, ...split };
 }
 
 const median = (a) => [...a].sort((x, y) => x - y)[a.length >> 1];
@@ -107,8 +121,9 @@ for (let r = 0; r < ROUNDS; r++) {
   const [s, a] = r % 2 ? [null, await arecordRound(SECONDS)] : [await senseflowRound(SECONDS), null];
   const s2 = s ?? (await senseflowRound(SECONDS));
   const a2 = a ?? (await arecordRound(SECONDS));
-  rows.push({ senseflow: s2.pct, arecord: a2.pct, ratio: s2.pct / a2.pct, driverDrops: s2.driverDrops, threads: s2.threads });
+  rows.push({ senseflow: s2.pct, arecord: a2.pct, ratio: s2.pct / a2.pct, driverDrops: s2.driverDrops, threads: s2.threads, senseflowWorker: s2.main, arecordMain: a2.main, senseflowPlugin: s2.plugin, arecordPlugin: a2.plugin });
   log(`  round ${r + 1}: senseflow capture worker ${s2.pct.toFixed(2)}% (${s2.threads} threads, driver drops ${s2.driverDrops})   arecord ${a2.pct.toFixed(2)}%   ratio ${(s2.pct / a2.pct).toFixed(2)}×`);
+  log(`           the thread making the ALSA calls: senseflow worker ${s2.main.toFixed(2)}%, arecord main ${a2.main.toFixed(2)}%; plugin threads ${s2.plugin.toFixed(2)}% vs ${a2.plugin.toFixed(2)}%`);
 }
 const result = {
   date: new Date().toISOString(),
@@ -119,9 +134,12 @@ const result = {
   senseflowPct: median(rows.map((x) => x.senseflow)),
   arecordPct: median(rows.map((x) => x.arecord)),
   ratio: median(rows.map((x) => x.ratio)),
+  senseflowWorkerPct: median(rows.map((x) => x.senseflowWorker)),
+  arecordMainPct: median(rows.map((x) => x.arecordMain)),
   rounds: rows,
 };
 log(`median: senseflow ${result.senseflowPct.toFixed(2)}% of a core, arecord ${result.arecordPct.toFixed(2)}%, ratio ${result.ratio.toFixed(2)}× (goal ≤ 1.5×: ${result.ratio <= 1.5 ? 'met' : 'NOT met'})`);
+log(`median of the thread making the ALSA calls: senseflow worker ${result.senseflowWorkerPct.toFixed(2)}%, arecord main ${result.arecordMainPct.toFixed(2)}% (the rest is the plugin's threads, the same library on both sides)`);
 log(`load average after: ${result.loadAfter}`);
 
 if (process.argv.includes('--strace')) {

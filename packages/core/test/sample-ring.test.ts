@@ -28,6 +28,19 @@ describe('sample ring', () => {
     expect(() => new SampleRingReader(sab).read(0)).toThrowError(/`n`/);
   });
 
+  it('makes its sample pages resident when created, so the writer takes no page faults on its first lap', () => {
+    // A fresh SharedArrayBuffer is mapped lazily (RSS does not grow until a page is written): without the
+    // pre-fault, RSS would grow by the chunk table only (~200 KB here), not by the 64 MiB of samples.
+    const capacityFrames = 16 << 20; // × 4 bytes (stereo s16) = 64 MiB
+    const before = process.memoryUsage().rss;
+    const sab = createSampleRing({ channels: 2, rate: 48000, format: 's16le', capacityFrames });
+    const grew = process.memoryUsage().rss - before;
+    expect(sab.byteLength).toBeGreaterThan(64 << 20);
+    expect(grew, `RSS grew by ${(grew / 2 ** 20).toFixed(1)} MiB`).toBeGreaterThan(0.75 * (64 << 20));
+    // Still zero-filled samples: nothing but residency changed.
+    expect(new Int32Array(sab, sab.byteLength - (64 << 20)).some((x) => x !== 0)).toBe(false);
+  });
+
   it('read(n) returns the newest n frames contiguously across the wrap, with the capture time of the first', () => {
     const rate = 1000;
     const sab = createSampleRing({ channels: 2, rate, format: 's16le', capacityFrames: 100 });

@@ -11,6 +11,7 @@ class AlsaAddon : public Napi::Addon<AlsaAddon> {
                              InstanceMethod("open", &AlsaAddon::Open),
                              InstanceMethod("start", &AlsaAddon::Start),
                              InstanceMethod("stop", &AlsaAddon::Stop),
+                             InstanceMethod("target", &AlsaAddon::Target),
                              InstanceMethod("read", &AlsaAddon::Read),
                              InstanceMethod("close", &AlsaAddon::Close),
                              InstanceMethod("openCount", &AlsaAddon::OpenCount),
@@ -32,7 +33,18 @@ class AlsaAddon : public Napi::Addon<AlsaAddon> {
   }
 
  private:
+  // Where a PCM's reads land, set once by target(): the per-read call then carries numbers only (typed-array
+  // lookups and node-addon-api's heap-allocated argument list for more than 6 arguments were a measurable share
+  // of a 64-frame read). The references keep both buffers alive while the PCM may write into them.
+  struct ReadTarget {
+    Napi::Reference<Napi::Uint8Array> mem;
+    Napi::Reference<Napi::Float64Array> out;
+    uint8_t* data = nullptr;
+    size_t length = 0;
+    double* outData = nullptr;
+  };
   std::unordered_map<int32_t, Pcm*> pcms_;
+  std::unordered_map<int32_t, ReadTarget> targets_;
   int32_t nextId_ = 1;
   napi_env env_ = nullptr;
 
@@ -41,6 +53,7 @@ class AlsaAddon : public Napi::Addon<AlsaAddon> {
   void CloseAll() {
     for (auto& kv : pcms_) ClosePcm(kv.second);
     pcms_.clear();
+    targets_.clear();
   }
 
   Pcm* Get(const Napi::CallbackInfo& info) {
@@ -81,25 +94,43 @@ class AlsaAddon : public Napi::Addon<AlsaAddon> {
     return info.Env().Undefined();
   }
 
-  // read(id, u8: Uint8Array over the ring's SharedArrayBuffer, byteOffset, frames, timeoutMs, out: Float64Array,
-  //      maxFrames = frames) → frames read (≥ 0), -1 xrun (recovered), -2 disconnected. Blocks at most timeoutMs
-  // for `frames`, then reads all there is up to maxFrames.
+  // target(id, mem: Uint8Array (over the ring's SharedArrayBuffer), out: Float64Array of kOutCount slots):
+  // where the following reads write their frames and stamps.
+  Napi::Value Target(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    int32_t id = info[0].As<Napi::Number>().Int32Value();
+    Get(info);
+    Napi::Uint8Array mem = info[1].As<Napi::Uint8Array>();
+    Napi::Float64Array out = info[2].As<Napi::Float64Array>();
+    if (out.ElementLength() < size_t(kOutCount)) throw AlsaError(env, "target: out array too short", EINVAL, "pcm");
+    ReadTarget& t = targets_[id];
+    t.mem = Napi::Persistent(mem);
+    t.out = Napi::Persistent(out);
+    t.data = mem.Data();
+    t.length = mem.ByteLength();
+    t.outData = out.Data();
+    return env.Undefined();
+  }
+
+  // read(id, byteOffset, frames, timeoutMs, maxFrames) → frames read (≥ 0), -1 xrun (recovered), -2 disconnected.
+  // Into the memory given to target() at byteOffset, stamps into its `out`. Blocks at most timeoutMs for
+  // `frames`, then reads all there is up to maxFrames.
   Napi::Value Read(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     Pcm* p = Get(info);
-    Napi::Uint8Array mem = info[1].As<Napi::Uint8Array>();
-    double off = info[2].As<Napi::Number>().DoubleValue();
-    double frames = info[3].As<Napi::Number>().DoubleValue();
-    int timeoutMs = info[4].As<Napi::Number>().Int32Value();
-    Napi::Float64Array out = info[5].As<Napi::Float64Array>();
-    if (out.ElementLength() < size_t(kOutCount)) throw AlsaError(env, "read: out array too short", EINVAL, "pcm");
-    double maxFrames = info.Length() > 6 && info[6].IsNumber() ? info[6].As<Napi::Number>().DoubleValue() : frames;
-    if (maxFrames < frames) maxFrames = frames;
-    if (off < 0 || frames < 1 || off + maxFrames * p->bytesPerFrame > double(mem.ByteLength()))
+    auto it = targets_.find(info[0].As<Napi::Number>().Int32Value());
+    if (it == targets_.end()) throw AlsaError(env, "read: no target (call target() first)", EINVAL, "pcm");
+    const ReadTarget& t = it->second;
+    double off = info[1].As<Napi::Number>().DoubleValue();
+    double frames = info[2].As<Napi::Number>().DoubleValue();
+    int timeoutMs = info[3].As<Napi::Number>().Int32Value();
+    double maxFrames = info[4].As<Napi::Number>().DoubleValue();
+    if (!(maxFrames >= frames)) maxFrames = frames;
+    if (!(off >= 0) || !(frames >= 1) || off + maxFrames * p->bytesPerFrame > double(t.length))
       throw AlsaError(env, "read: region outside the buffer", ERANGE, "pcm");
     if (timeoutMs < 0) timeoutMs = 0;
     if (timeoutMs > 1000) timeoutMs = 1000;
-    int rc = ReadPcm(p, mem.Data() + size_t(off), snd_pcm_uframes_t(frames), snd_pcm_uframes_t(maxFrames), timeoutMs, out.Data());
+    int rc = ReadPcm(p, t.data + size_t(off), snd_pcm_uframes_t(frames), snd_pcm_uframes_t(maxFrames), timeoutMs, t.outData);
     return Napi::Number::New(env, rc);
   }
 
@@ -110,6 +141,7 @@ class AlsaAddon : public Napi::Addon<AlsaAddon> {
       ClosePcm(it->second);
       pcms_.erase(it);
     }
+    targets_.erase(id);
     return info.Env().Undefined();
   }
 

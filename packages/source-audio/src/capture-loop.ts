@@ -11,13 +11,14 @@
  *   `reconnectMs`, and reported back (`reconnected`); the frames missed are counted as `disconnect` loss.
  */
 import { ItemFlags, type Logger, type SampleRingWriter } from '@senseflow/core';
-import type { CapturePcm } from './pcm.js';
+import type { CapturePcm, PcmReadResult } from './pcm.js';
 import { chunkCaptureTime, framesToNs, lostFramesBetween } from './timestamps.js';
 
 /** Longest a single native read may block the worker. */
 export const READ_TIMEOUT_MS = 50;
 /** Longest the loop reads back to back without letting the worker's event loop run. */
 export const YIELD_EVERY_MS = 20;
+const YIELD_EVERY_NS = BigInt(YIELD_EVERY_MS) * 1_000_000n;
 /**
  * A read waits for one period but takes up to this many when they piled up (a late wake-up, or a plugin
  * such as pulse that delivers in fragments larger than the period): one chunk instead of one per period.
@@ -93,49 +94,66 @@ export class CaptureLoop {
   }
 
   private async run(): Promise<void> {
-    const w = this.o.writer;
-    const rate = w.rate;
-    let lastYield = performance.now();
     while (this.running) {
-      const pcm = this.pcm;
-      if (!pcm) {
+      if (!this.pcm) {
         await this.reconnect();
         continue;
       }
-      // Stamps further from "now" than two device buffers (+1 s) are not believed.
-      const maxLagNs = framesToNs(2 * pcm.info.bufferFrames, rate) + 1_000_000_000n;
-      const period = pcm.info.periodFrames;
-      const res = w.reserve(Math.min(READ_MAX_PERIODS * period, w.capacityFrames));
+      this.readFor(YIELD_EVERY_NS);
+      await yieldToEventLoop();
+    }
+  }
+
+  /**
+   * Reads and commits back to back until `forNs` have passed since the first read's data (on the reads' own
+   * CLOCK_MONOTONIC stamps) or a read brings no data. A plain function, not the async loop: V8 resumes an async
+   * function after an await in unoptimized code, so the per-period path stays here, optimized.
+   */
+  private readFor(forNs: bigint): void {
+    const pcm = this.pcm!;
+    const w = this.o.writer;
+    const rate = w.rate;
+    // Stamps further from "now" than two device buffers (+1 s) are not believed.
+    const maxLagNs = framesToNs(2 * pcm.info.bufferFrames, rate) + 1_000_000_000n;
+    const period = pcm.info.periodFrames;
+    const maxFrames = Math.min(READ_MAX_PERIODS * period, w.capacityFrames);
+    let untilNs = -1n;
+    for (;;) {
+      const res = w.reserve(maxFrames);
       const r = pcm.read(this.mem, res.byteOffset, Math.min(period, res.frames), READ_TIMEOUT_MS, res.frames);
-      if (r.kind === 'data') {
-        const t = chunkCaptureTime(r.stamp, r.frames, rate, maxLagNs);
-        if (this.pendingLoss) this.settleLoss(t.captureNs);
-        if (t.fallback) this.counters.fallbackStamps++;
-        w.commit(r.frames, t.captureNs, r.stamp.nowNs, t.fallback ? ItemFlags.TIMESTAMP_FALLBACK : 0);
-        this.prevCaptureNs = t.captureNs;
-        this.prevFrames = r.frames;
-        this.counters.chunks++;
-        this.counters.frames += r.frames;
-      } else {
+      if (r.kind !== 'data') {
         w.commit(0, 0n); // release the reservation
-        if (r.kind === 'xrun') {
-          this.counters.xruns++;
-          this.pendingLoss ??= 'driver';
-          this.o.log.warn({ errno: r.errno }, 'ALSA overrun: restarted capture, counting the lost frames');
-        } else if (r.kind === 'disconnected') {
-          this.counters.disconnects++;
-          this.pendingLoss = 'disconnect';
-          const device = pcm.params.device;
-          pcm.close();
-          this.pcm = null;
-          this.o.disconnected(`ALSA device '${device}' went away (${r.errno})`, { device, errno: r.errno });
-        }
+        this.noData(pcm, r);
+        this.maybeStall(rate);
+        return;
       }
+      const t = chunkCaptureTime(r.stamp, r.frames, rate, maxLagNs);
+      if (this.pendingLoss) this.settleLoss(t.captureNs);
+      if (t.fallback) this.counters.fallbackStamps++;
+      w.commit(r.frames, t.captureNs, r.stamp.nowNs, t.fallback ? ItemFlags.TIMESTAMP_FALLBACK : 0);
+      this.prevCaptureNs = t.captureNs;
+      this.prevFrames = r.frames;
+      this.counters.chunks++;
+      this.counters.frames += r.frames;
       this.maybeStall(rate);
-      if (r.kind !== 'data' || performance.now() - lastYield >= YIELD_EVERY_MS) {
-        await yieldToEventLoop();
-        lastYield = performance.now();
-      }
+      if (untilNs < 0n) untilNs = r.stamp.nowNs + forNs;
+      else if (r.stamp.nowNs >= untilNs) return;
+    }
+  }
+
+  /** A read that brought no data: a timeout, or an overrun (recovered) or a vanished device to account for. */
+  private noData(pcm: CapturePcm, r: PcmReadResult): void {
+    if (r.kind === 'xrun') {
+      this.counters.xruns++;
+      this.pendingLoss ??= 'driver';
+      this.o.log.warn({ errno: r.errno }, 'ALSA overrun: restarted capture, counting the lost frames');
+    } else if (r.kind === 'disconnected') {
+      this.counters.disconnects++;
+      this.pendingLoss = 'disconnect';
+      const device = pcm.params.device;
+      pcm.close();
+      this.pcm = null;
+      this.o.disconnected(`ALSA device '${device}' went away (${r.errno})`, { device, errno: r.errno });
     }
   }
 

@@ -65,8 +65,10 @@ export interface AlsaAddon {
   open(device: string, rate: number, channels: number, format: string, periodFrames: number, bufferFrames: number): NativePcmInfo;
   start(id: number): void;
   stop(id: number): void;
-  /** Reads ≤ `frames` frames into `mem` at `byteOffset`, waiting ≤ `timeoutMs`. → frames, READ_XRUN or READ_DISCONNECTED. */
-  read(id: number, mem: Uint8Array, byteOffset: number, frames: number, timeoutMs: number, out: Float64Array, maxFrames?: number): number;
+  /** Where the next reads of `id` land: `mem` (over a SharedArrayBuffer) for frames, `out` for stamps; kept referenced until close. */
+  target(id: number, mem: Uint8Array, out: Float64Array): void;
+  /** Waits ≤ `timeoutMs` for `frames` frames, then reads all there are (≤ `maxFrames`) into the target at `byteOffset`, waiting ≤ `timeoutMs`. → frames, READ_XRUN or READ_DISCONNECTED. */
+  read(id: number, byteOffset: number, frames: number, timeoutMs: number, maxFrames: number): number;
   close(id: number): void;
   openCount(): number;
   /** `EPIPE` for 32, … */

@@ -1,7 +1,7 @@
 /**
  * An open ALSA capture PCM (worker side): a typed wrapper over the addon's handle.
  */
-import { InvalidStateError, NativeError, type SampleFormat } from '@senseflow/core';
+import { InvalidOptionError, InvalidStateError, NativeError, type SampleFormat } from '@senseflow/core';
 import { READ_XRUN, ReadOut, alsa, type AlsaAddon, type NativePcmInfo } from './native.js';
 import { typedAlsaError, type CaptureChoices } from './native-errors.js';
 import type { ReadStamp } from './timestamps.js';
@@ -41,6 +41,8 @@ export class CapturePcm {
   /** The same memory as `out`, for the int64 ns slots. */
   private readonly out64: BigInt64Array;
   private closed = false;
+  /** The memory the addon reads into (set with `target()` on first use, then passed by reference no more). */
+  private mem: Uint8Array | null = null;
   readonly result: PcmReadResult = { kind: 'timeout', frames: 0, stamp: { tsNs: 0n, availFrames: 0, delayFrames: -1, nowNs: 0n }, errno: '', xrunNs: 0n };
 
   private constructor(
@@ -85,9 +87,10 @@ export class CapturePcm {
    */
   read(mem: Uint8Array, byteOffset: number, frames: number, timeoutMs: number, maxFrames = frames): PcmReadResult {
     this.check();
+    if (mem !== this.mem) this.target(mem);
     const o = this.out;
     const r = this.result;
-    const rc = this.native.read(this.info.id, mem, byteOffset, frames, timeoutMs, o, maxFrames);
+    const rc = this.native.read(this.info.id, byteOffset, frames, timeoutMs, maxFrames);
     r.frames = rc > 0 ? rc : 0;
     r.errno = '';
     if (rc > 0) {
@@ -105,6 +108,13 @@ export class CapturePcm {
       r.xrunNs = rc === READ_XRUN ? this.out64[ReadOut.XRUN_NS] : 0n;
     }
     return r;
+  }
+
+  /** Points the addon's reads at `mem`. It must be over a SharedArrayBuffer: one that cannot be detached under the addon. */
+  private target(mem: Uint8Array): void {
+    if (!(mem.buffer instanceof SharedArrayBuffer)) throw new InvalidOptionError('mem', 'a Uint8Array over a SharedArrayBuffer (the ring)', 'a Uint8Array over an ArrayBuffer');
+    this.native.target(this.info.id, mem, this.out);
+    this.mem = mem;
   }
 
   close(): void {

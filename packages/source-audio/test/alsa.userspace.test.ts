@@ -5,7 +5,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { DeviceNotFoundError, ItemFlags, SenseflowError, type AudioChunk, type AudioSource } from '@senseflow/core';
+import { DeviceNotFoundError, InvalidOptionError, ItemFlags, SenseflowError, type AudioChunk, type AudioSource } from '@senseflow/core';
+import { CapturePcm } from '../src/pcm.js';
 import { listAudioDevices, openMicrophone } from '@senseflow/source-audio';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runSourceConformance } from '@senseflow/core/testing';
@@ -180,6 +181,27 @@ describe.skipIf(noAlsaConf)(`devices and errors${noAlsaConf ? ` (skipped: ${noAl
     expect(err).toBeInstanceOf(DeviceNotFoundError);
     expect((err as SenseflowError).code).toBe('ENODEV');
     expect((err as Error).message).toContain('hw:42,0');
+  });
+
+  it('a PCM reads straight into shared memory only: a buffer that could be detached under the addon is refused', () => {
+    const infile = join(work, 'target.raw');
+    const pcmBytes = Buffer.alloc(48000 * 4);
+    for (let i = 0; i < pcmBytes.length; i += 2) pcmBytes.writeInt16LE(((i * 31) % 65536) - 32768, i);
+    writeFileSync(infile, pcmBytes);
+    const pcm = CapturePcm.open({ device: `senseflow_file:INFILE=${infile}`, rate: 48000, channels: 2, format: 's16le', periodFrames: 64, bufferFrames: 4800 });
+    try {
+      pcm.start();
+      expect(() => pcm.read(new Uint8Array(64 * 4 * 8), 0, 64, 50)).toThrow(InvalidOptionError);
+      expect(() => pcm.read(new Uint8Array(64 * 4 * 8), 0, 64, 50)).toThrowError(/`mem`/);
+      const mem = new Uint8Array(new SharedArrayBuffer(64 * 4 * 9));
+      const r = pcm.read(mem, 4, 64, 1000, 64); // at an offset: the target is bound once, the offset is per read
+      expect(r.kind).toBe('data');
+      expect(r.frames).toBe(64);
+      expect(Buffer.from(mem.subarray(4, 4 + 256)).equals(pcmBytes.subarray(0, 256))).toBe(true);
+      expect(() => pcm.read(mem, 4 + 8 * 256, 64, 50)).toThrowError(/outside the buffer/);
+    } finally {
+      pcm.close();
+    }
   });
 
   it('a missing infile names the reason alsa-lib gave', async () => {

@@ -1,4 +1,5 @@
 import { InvalidOptionError, InvalidStateError, OverrunError } from '../errors.js';
+import { prefaultPages } from './prefault.js';
 import { RingWriterBase, readWriterDrops } from './writer-base.js';
 import {
   CHUNK_BYTES,
@@ -39,7 +40,7 @@ export interface SampleRingOptions {
   chunks?: number;
 }
 
-/** Allocates a sample ring (audio): interleaved samples plus per-chunk capture times. */
+/** Allocates a sample ring (audio): interleaved samples plus per-chunk capture times. Its pages are made resident here (see prefault.ts). */
 export function createSampleRing(o: SampleRingOptions): SharedArrayBuffer {
   if (!Number.isInteger(o.channels) || o.channels < 1 || o.channels > 64) throw new InvalidOptionError('channels', 'an integer from 1 to 64', o.channels);
   if (!Number.isInteger(o.rate) || o.rate < 1 || o.rate > 1_536_000) throw new InvalidOptionError('rate', 'an integer rate in Hz from 1 to 1536000', o.rate);
@@ -62,6 +63,8 @@ export function createSampleRing(o: SampleRingOptions): SharedArrayBuffer {
   i32[I32.CAPACITY_FRAMES] = o.capacityFrames;
   const c64 = new BigInt64Array(sab, g.chunkOffset, (chunks * CHUNK_BYTES) / 8);
   for (let k = 0; k < chunks; k++) c64[(k * CHUNK_BYTES) / 8 + ChunkI64.SEQ] = -1n;
+  // Resident now, not one page fault at a time in the capture thread during the first lap.
+  prefaultPages(sab, g.dataOffset);
   return sab;
 }
 
@@ -253,7 +256,8 @@ export class SampleRingWriter extends RingWriterBase {
     const { g, i64, channels } = this.v;
     if (!Number.isInteger(maxFrames) || maxFrames < 1) throw new InvalidOptionError('maxFrames', 'a positive integer', maxFrames);
     const start = i64[I64.FRAMES_WRITTEN];
-    const pos = Number(start % BigInt(g.capacityFrames));
+    // Modulo on numbers: exact below 2^53 frames (186 years at the highest rate), and no BigInts made per chunk.
+    const pos = Number(start) % g.capacityFrames;
     const frames = Math.min(maxFrames, g.capacityFrames - pos);
     this.reserved = frames;
     // Publish the overwrite frontier before touching the samples, so readers can detect a torn copy.
@@ -273,8 +277,8 @@ export class SampleRingWriter extends RingWriterBase {
       return -1n;
     }
     const seq = i64[I64.WRITE_SEQ];
-    // The record's slot, computed once (a BigInt modulo per field was a measurable share of a 64-frame chunk).
-    const k = Number(seq % BigInt(this.v.g.chunks));
+    // The record's slot, computed once and on numbers (BigInt modulos were a measurable share of a 64-frame chunk).
+    const k = Number(seq) % this.v.g.chunks;
     const r64 = k * (CHUNK_BYTES / 8);
     const r32 = k * (CHUNK_BYTES / 4);
     // Seqlock the chunk record: SEQ = -1 while its fields change.
