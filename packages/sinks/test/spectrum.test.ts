@@ -121,6 +121,67 @@ describe.each(engines)('spectrum() live, %s engine', (engine) => {
     await stream.close();
   });
 
+  it.skipIf(skip)(`frames equal an independent float64 reference (direct DFT of the Hann-windowed s16 samples, dBFS) at N = 4096, hop 2048, stereo, default coalescing${why}`, async () => {
+    const size = 4096;
+    const hop = 2048;
+    const frames = 5;
+    const total = (frames - 1) * hop + size;
+    const ring = createSampleRing({ channels: 2, rate: RATE, format: 's16le', capacityFrames: RATE * 2 });
+    const writer = new SampleRingWriter(ring);
+    const stream = spectrum(ring, { size, engine, from: 'oldest' }); // default hop (size / 2), window, scale, coalescing
+    await stream.ready;
+    const got = firstValueFrom(stream.frames$.pipe(take(frames), map((f) => f.copy()), toArray(), timeout(20_000)));
+    // Two tones per channel (one off-bin) plus a deterministic pseudo-random floor, written in 480-frame chunks.
+    const samples = new Int16Array(Math.ceil(total / 480) * 480 * 2);
+    let seed = 12345;
+    for (let i = 0; i < samples.length; i++) {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      const t = (i >> 1) / RATE;
+      const tone = (i & 1) === 0 ? 0.5 * Math.sin(2 * Math.PI * 1000 * t) + 0.1 * Math.sin(2 * Math.PI * 7333.3 * t) : 0.3 * Math.sin(2 * Math.PI * 440 * t) + 0.05 * Math.sin(2 * Math.PI * 15000 * t);
+      samples[i] = Math.round(32767 * tone + (seed / 2 ** 31 - 0.5) * 64);
+    }
+    for (let f = 0; f < samples.length / 2; f += 480) writer.write(samples.subarray(f * 2, (f + 480) * 2), timeOf(BigInt(f)));
+    const out = await got;
+    // Reference: w[i] = 0.5 − 0.5·cos(2πi/N) (periodic Hann), X[k] = Σ x[i]·w[i]·e^(−2πjki/N) in float64,
+    // amplitude = |X|·2/(Σw · 32768) (1/(Σw · 32768) at DC and Nyquist), dB = 20·log10, floored at −160.
+    const cos = new Float64Array(size);
+    const sin = new Float64Array(size);
+    const w = new Float64Array(size);
+    let wsum = 0;
+    for (let i = 0; i < size; i++) {
+      cos[i] = Math.cos((2 * Math.PI * i) / size);
+      sin[i] = Math.sin((2 * Math.PI * i) / size);
+      w[i] = 0.5 - 0.5 * cos[i];
+      wsum += w[i];
+    }
+    const x = new Float64Array(size);
+    let worst = 0;
+    out.forEach((f, j) => {
+      expect(f.startFrame).toBe(BigInt(j * hop));
+      for (let c = 0; c < 2; c++) {
+        for (let i = 0; i < size; i++) x[i] = samples[(j * hop + i) * 2 + c] * w[i];
+        const mags = f.channel(c);
+        for (let k = 0; k <= size / 2; k++) {
+          let re = 0;
+          let im = 0;
+          for (let i = 0, idx = 0; i < size; i++, idx = (idx + k) & (size - 1)) {
+            re += x[i] * cos[idx];
+            im -= x[i] * sin[idx];
+          }
+          const gain = (k === 0 || k === size / 2 ? 1 : 2) / (wsum * 32768);
+          const ref = Math.max(-160, 20 * Math.log10(Math.hypot(re, im) * gain));
+          // Single precision against double: 0.01 dB where the bin is within 100 dB of full scale; below,
+          // the same absolute amplitude error (1e-5 of full scale) is what float32 rounding allows.
+          const err = ref > -100 ? Math.abs(mags[k] - ref) : Math.abs(10 ** (mags[k] / 20) - 10 ** (ref / 20)) * 1e3;
+          worst = Math.max(worst, err);
+          if (err > 0.01) expect.fail(`frame ${j} channel ${c} bin ${k}: ${mags[k]} dB, reference ${ref} dB`);
+        }
+      }
+    });
+    expect(worst).toBeLessThan(0.01);
+    await stream.close();
+  });
+
   it.skipIf(skip)(`linear scale reads amplitude: 1.0 for a full-scale bin-centred sine, any window${why}`, async () => {
     const ring = createSampleRing({ channels: 1, rate: RATE, format: 'f32le', capacityFrames: RATE });
     const writer = new SampleRingWriter(ring);
