@@ -388,7 +388,7 @@ async function liveCpu() {
     [`spectrum, default (coalesceMs ${sinks.DEFAULT_COALESCE_MS})`, {}],
     ['spectrum, coalesceMs: 0 (per hop)', { coalesceMs: 0 }],
   ];
-  const rounds = args.includes('--rounds') ? Number(args[args.indexOf('--rounds') + 1]) : quick ? 3 : 5;
+  const rounds = args.includes('--rounds') ? Number(args[args.indexOf('--rounds') + 1]) : quick ? 5 : 7;
   const runs = new Map(configs.map(([name]) => [name, []]));
   const diffs = new Map(configs.map(([name]) => [name, []]));
   // Per thread: the spectrum's own thread, plus what it adds to the main thread and Node's other threads
