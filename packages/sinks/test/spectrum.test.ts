@@ -4,6 +4,7 @@ import {
   FrameRingReader,
   InvalidOptionError,
   InvalidStateError,
+  I32,
   ItemFlags,
   SampleRingWriter,
   createFrameRing,
@@ -366,8 +367,21 @@ describe('SpectrumComputer (the worker loop body, run in this thread)', () => {
       for (let v = reader.next(); v; v = reader.next()) got.push(frameFromView(v, statics).copy());
       return got;
     };
-    return { writer, computer, all };
+    return { writer, computer, all, out };
   }
+
+  it('publishes every ready hop and wakes the readers once for the batch, not once per frame', () => {
+    const { writer, computer, all, out } = setup(RATE, 1024, 512);
+    const notify = new Int32Array(out, 0, I32.NOTIFY + 1);
+    const wakes = () => Atomics.load(notify, I32.NOTIFY);
+    feed(writer, 's16le', [{ freq: 1000, amp: 0.5 }], 480 * 10); // frames [0, 4800): hops 0 … 7
+    const w0 = wakes();
+    expect(computer.step()).toBe(8);
+    expect(wakes() - w0).toBe(1);
+    expect(all().map((f) => f.seq)).toEqual([0n, 1n, 2n, 3n, 4n, 5n, 6n, 7n]);
+    expect(computer.step()).toBe(0); // nothing new: no wake-up
+    expect(wakes() - w0).toBe(1);
+  });
 
   it('counts hops whose samples the source overwrote, skips to the oldest whole window and flags it', () => {
     const { writer, computer, all } = setup(4096, 1024, 512);
