@@ -114,32 +114,32 @@ async function throughputPart() {
     writeFileSync(
       src,
       `#include <fftw3.h>
-  #include <stdio.h>
-  #include <stdlib.h>
-  #include <string.h>
-  #include <time.h>
-  static double cpu(void){struct timespec t;clock_gettime(CLOCK_PROCESS_CPUTIME_ID,&t);return t.tv_sec+t.tv_nsec*1e-9;}
-  static int n,k,bins; static float*in; static fftwf_complex*out,*tmp; static fftwf_plan many,one;
-  static void run_many(void){ fftwf_execute(many); }
-  static void run_rows(void){ for(int t=0;t<k;t++){ fftwf_complex*d=out+(size_t)t*bins;
-    if(fftwf_alignment_of((float*)d)==0) fftwf_execute_dft_r2c(one,in+(size_t)t*n,d);
-    else { fftwf_execute_dft_r2c(one,in+(size_t)t*n,tmp); memcpy(d,tmp,sizeof(fftwf_complex)*bins); } } }
-  static void run_1buf(void){ for(int t=0;t<k;t++) fftwf_execute_dft_r2c(one,in,tmp); }
-  /* The clock is read once per block of calls (~2 ms), like the JS side. */
-  static double rate(void(*f)(void),double secs){ for(int i=0;i<3;i++) f(); long block=1;
-    for(;;){ double t=cpu(); for(long i=0;i<block;i++) f(); if(cpu()-t>=0.002||block>=1<<20) break; block*=2; }
-    long it=0; double t0=cpu(),el;
-    do{ for(long i=0;i<block;i++) f(); it+=block*k; el=cpu()-t0; }while(el<secs); return it/el; }
-  int main(int argc,char**argv){
-    n=atoi(argv[1]); k=atoi(argv[2]); double secs=atof(argv[3]); bins=n/2+1;
-    if(argc>4 && !fftwf_import_wisdom_from_filename(argv[4])) { fprintf(stderr,"cannot import wisdom %s\\n",argv[4]); return 1; }
-    in=fftwf_alloc_real((size_t)k*n); out=fftwf_alloc_complex((size_t)k*bins); tmp=fftwf_alloc_complex(bins);
-    many=fftwf_plan_many_dft_r2c(1,&n,k,in,NULL,1,n,out,NULL,1,bins,FFTW_MEASURE);
-    one=fftwf_plan_dft_r2c_1d(n,in,tmp,FFTW_MEASURE);
-    for(size_t i=0;i<(size_t)k*n;i++) in[i]=(float)((i*7919)%1000)/1000.0f-0.5f;
-    double a=rate(run_many,secs), b=rate(run_rows,secs), c=rate(run_1buf,secs);
-    printf("%.1f %.1f\\n", a>b?a:b, c); return 0; }
-  `,
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+static double cpu(void){struct timespec t;clock_gettime(CLOCK_PROCESS_CPUTIME_ID,&t);return t.tv_sec+t.tv_nsec*1e-9;}
+static int n,k,bins; static float*in; static fftwf_complex*out,*tmp; static fftwf_plan many,one;
+static void run_many(void){ fftwf_execute(many); }
+static void run_rows(void){ for(int t=0;t<k;t++){ fftwf_complex*d=out+(size_t)t*bins;
+  if(fftwf_alignment_of((float*)d)==0) fftwf_execute_dft_r2c(one,in+(size_t)t*n,d);
+  else { fftwf_execute_dft_r2c(one,in+(size_t)t*n,tmp); memcpy(d,tmp,sizeof(fftwf_complex)*bins); } } }
+static void run_1buf(void){ for(int t=0;t<k;t++) fftwf_execute_dft_r2c(one,in,tmp); }
+/* The clock is read once per block of calls (~2 ms), like the JS side. */
+static double rate(void(*f)(void),double secs){ for(int i=0;i<3;i++) f(); long block=1;
+  for(;;){ double t=cpu(); for(long i=0;i<block;i++) f(); if(cpu()-t>=0.002||block>=1<<20) break; block*=2; }
+  long it=0; double t0=cpu(),el;
+  do{ for(long i=0;i<block;i++) f(); it+=block*k; el=cpu()-t0; }while(el<secs); return it/el; }
+int main(int argc,char**argv){
+  n=atoi(argv[1]); k=atoi(argv[2]); double secs=atof(argv[3]); bins=n/2+1;
+  if(argc>4 && !fftwf_import_wisdom_from_filename(argv[4])) { fprintf(stderr,"cannot import wisdom %s\\n",argv[4]); return 1; }
+  in=fftwf_alloc_real((size_t)k*n); out=fftwf_alloc_complex((size_t)k*bins); tmp=fftwf_alloc_complex(bins);
+  many=fftwf_plan_many_dft_r2c(1,&n,k,in,NULL,1,n,out,NULL,1,bins,FFTW_MEASURE);
+  one=fftwf_plan_dft_r2c_1d(n,in,tmp,FFTW_MEASURE);
+  for(size_t i=0;i<(size_t)k*n;i++) in[i]=(float)((i*7919)%1000)/1000.0f-0.5f;
+  double a=rate(run_many,secs), b=rate(run_rows,secs), c=rate(run_1buf,secs);
+  printf("%.1f %.1f\\n", a>b?a:b, c); return 0; }
+`,
     );
     execFileSync('cc', ['-O2', '-o', join(dir, 'fftw'), src, '-lfftw3f']);
     const memo = new Map(); // one C run per (round, n) serves both columns
@@ -156,18 +156,18 @@ async function throughputPart() {
   }
 
   const numpyScript = `
-  import sys, time, numpy as np
-  n, secs = int(sys.argv[1]), float(sys.argv[2])
-  k = max(1, 65536 // n)
-  x = (np.sin(np.arange(k * n) * 0.37)).astype(np.float32).reshape(k, n)
-  for _ in range(3): np.fft.rfft(x, axis=-1)
-  it, t0 = 0, time.process_time()
-  while True:
-      np.fft.rfft(x, axis=-1); it += k
-      el = time.process_time() - t0
-      if el >= secs: break
-  print(it / el)
-  `;
+import sys, time, numpy as np
+n, secs = int(sys.argv[1]), float(sys.argv[2])
+k = max(1, 65536 // n)
+x = (np.sin(np.arange(k * n) * 0.37)).astype(np.float32).reshape(k, n)
+for _ in range(3): np.fft.rfft(x, axis=-1)
+it, t0 = 0, time.process_time()
+while True:
+    np.fft.rfft(x, axis=-1); it += k
+    el = time.process_time() - t0
+    if el >= secs: break
+print(it / el)
+`;
   let numpy = null;
   if (spawnSync('python3', ['-c', 'import numpy'], { stdio: 'ignore' }).status === 0) {
     numpy = (n) => Number(execFileSync('python3', ['-c', numpyScript, String(n), String(SECS)]).toString());
