@@ -22,7 +22,7 @@
  * with the spectrum running minus the same source without it, default coalescing and per-hop; and per thread
  * (Linux: /proc/self/task/<tid>/schedstat): main, source worker, spectrum worker, Node's other threads.
  *
- * Usage: node bench/fft.bench.mjs [--quick] [--json out.json]
+ * Usage: node bench/fft.bench.mjs [--quick] [--only live|fft] [--rounds N] [--json out.json]
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
@@ -33,6 +33,9 @@ import { join } from 'node:path';
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
 const jsonOut = args.includes('--json') ? args[args.indexOf('--json') + 1] : null;
+/** `--only live`: just the live spectrogram part; `--only fft`: just the throughput part. */
+const only = args.includes('--only') ? args[args.indexOf('--only') + 1] : null;
+if (only !== null && only !== 'live' && only !== 'fft') throw new Error(`--only: expected one of live, fft but received '${only}'`);
 const SIZES = [1024, 4096, 65536];
 const ROUNDS = quick ? 3 : 7;
 const SECS = quick ? 0.2 : 0.4;
@@ -83,23 +86,34 @@ function noise(n) {
 /** Transforms per call for batched candidates: 16 up to N = 4096, fewer above (64 Ki floats in). */
 const batchOf = (n) => (n <= 4096 ? 16 : Math.max(1, Math.floor(65536 / n)));
 
-// ---- candidates ------------------------------------------------------------------------------
+/** The median (the mean of the middle two for an even count). */
+const median = (a) => {
+  const s = [...a].sort((x, y) => x - y);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
 
-const dir = mkdtempSync(join(tmpdir(), 'sf-fft-bench-'));
-/**
- * The senseflow engine's FFTW wisdom (its plans for every size, measured once below), handed to the C program
- * so both sides run the SAME plans: FFTW_MEASURE picks among algorithms by timing them, and on a busy machine
- * two planners can pick differently (±10–25 % per transform, seen between C runs); the ratio is then about
- * the binding, not the planner's luck.
- */
-let wisdomFile = null;
-let fftwC = null;
-let fftwC1 = null;
-try {
-  const src = join(dir, 'fftw.c');
-  writeFileSync(
-    src,
-    `#include <fftw3.h>
+let samples = null;
+let ratios = null;
+/** Part 1: transforms per CPU-second against FFTW from C (left out with --only live). */
+async function throughputPart() {
+  // ---- candidates ------------------------------------------------------------------------------
+
+  const dir = mkdtempSync(join(tmpdir(), 'sf-fft-bench-'));
+  /**
+   * The senseflow engine's FFTW wisdom (its plans for every size, measured once below), handed to the C program
+   * so both sides run the SAME plans: FFTW_MEASURE picks among algorithms by timing them, and on a busy machine
+   * two planners can pick differently (±10–25 % per transform, seen between C runs); the ratio is then about
+   * the binding, not the planner's luck.
+   */
+  let wisdomFile = null;
+  let fftwC = null;
+  let fftwC1 = null;
+  try {
+    const src = join(dir, 'fftw.c');
+    writeFileSync(
+      src,
+      `#include <fftw3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -126,22 +140,22 @@ int main(int argc,char**argv){
   double a=rate(run_many,secs), b=rate(run_rows,secs), c=rate(run_1buf,secs);
   printf("%.1f %.1f\\n", a>b?a:b, c); return 0; }
 `,
-  );
-  execFileSync('cc', ['-O2', '-o', join(dir, 'fftw'), src, '-lfftw3f']);
-  const memo = new Map(); // one C run per (round, n) serves both columns
-  const runC = (n) => {
-    const argv = [String(n), String(batchOf(n)), String(SECS), ...(wisdomFile ? [wisdomFile] : [])];
-    const [same, one] = execFileSync(join(dir, 'fftw'), argv).toString().trim().split(' ').map(Number);
-    memo.set(n, one);
-    return same;
-  };
-  fftwC = runC;
-  fftwC1 = (n) => memo.get(n);
-} catch (e) {
-  console.error(`fftw-c: skipped (${e.message.split('\n')[0]}) — apt-get install libfftw3-dev gcc`);
-}
+    );
+    execFileSync('cc', ['-O2', '-o', join(dir, 'fftw'), src, '-lfftw3f']);
+    const memo = new Map(); // one C run per (round, n) serves both columns
+    const runC = (n) => {
+      const argv = [String(n), String(batchOf(n)), String(SECS), ...(wisdomFile ? [wisdomFile] : [])];
+      const [same, one] = execFileSync(join(dir, 'fftw'), argv).toString().trim().split(' ').map(Number);
+      memo.set(n, one);
+      return same;
+    };
+    fftwC = runC;
+    fftwC1 = (n) => memo.get(n);
+  } catch (e) {
+    console.error(`fftw-c: skipped (${e.message.split('\n')[0]}) — apt-get install libfftw3-dev gcc`);
+  }
 
-const numpyScript = `
+  const numpyScript = `
 import sys, time, numpy as np
 n, secs = int(sys.argv[1]), float(sys.argv[2])
 k = max(1, 65536 // n)
@@ -154,157 +168,153 @@ while True:
     if el >= secs: break
 print(it / el)
 `;
-let numpy = null;
-if (spawnSync('python3', ['-c', 'import numpy'], { stdio: 'ignore' }).status === 0) {
-  numpy = (n) => Number(execFileSync('python3', ['-c', numpyScript, String(n), String(SECS)]).toString());
-} else console.error('numpy: skipped — apt-get install python3-numpy');
+  let numpy = null;
+  if (spawnSync('python3', ['-c', 'import numpy'], { stdio: 'ignore' }).status === 0) {
+    numpy = (n) => Number(execFileSync('python3', ['-c', numpyScript, String(n), String(SECS)]).toString());
+  } else console.error('numpy: skipped — apt-get install python3-numpy');
 
-function senseflowCandidate(engineName, batched) {
-  let engine;
+  function senseflowCandidate(engineName, batched) {
+    let engine;
+    try {
+      engine = sinks.fftEngine({ engine: engineName });
+    } catch (e) {
+      console.error(`senseflow ${engineName}: skipped (${e.message.split('\n')[0]})`);
+      return null;
+    }
+    const setups = new Map();
+    return (n) => {
+      let s = setups.get(n);
+      if (!s) {
+        const plan = engine.plan(n);
+        const k = batched ? batchOf(n) : 1;
+        const input = engine.alloc(k * n);
+        input.set(noise(k * n));
+        s = { plan, k, input, output: engine.alloc(k * plan.bins * 2) };
+        setups.set(n, s);
+      }
+      return rate(() => s.plan.forwardBatch(s.input, s.output, s.k), s.k);
+    };
+  }
+
+  function fftJs() {
+    const FFT = requireFromSinks('fft.js');
+    const setups = new Map();
+    return (n) => {
+      let s = setups.get(n);
+      if (!s) {
+        const f = new FFT(n);
+        s = { f, out: f.createComplexArray(), x: Array.from(noise(n)) };
+        setups.set(n, s);
+      }
+      return rate(() => s.f.realTransform(s.out, s.x), 1);
+    };
+  }
+
+  function kissfft() {
+    const { FFTR } = requireFromSinks('kissfft-js');
+    const setups = new Map();
+    return (n) => {
+      let s = setups.get(n);
+      if (!s) {
+        s = { f: new FFTR(n), x: noise(n) };
+        setups.set(n, s);
+      }
+      return rate(() => s.f.forward(s.x), 1);
+    };
+  }
+
+  async function pffft() {
+    const { default: PFFFT } = await import(requireFromSinks.resolve('@echogarden/pffft-wasm/simd').replace(/^/, 'file://'));
+    const m = await PFFFT();
+    const setups = new Map();
+    return (n) => {
+      let s = setups.get(n);
+      if (!s) {
+        const setup = m._pffft_new_setup(n, 0); // PFFFT_REAL
+        const inp = m._pffft_aligned_malloc(n * 4);
+        const out = m._pffft_aligned_malloc(n * 4);
+        const work = m._pffft_aligned_malloc(n * 4);
+        const x = noise(n);
+        s = { setup, inp, out, work, x };
+        setups.set(n, s);
+      }
+      // Copy in (as a caller with a JS array must), transform to the ordered (canonical) layout.
+      return rate(() => {
+        m.HEAPF32.set(s.x, s.inp >> 2);
+        m._pffft_transform_ordered(s.setup, s.inp, s.out, s.work, 0); // PFFFT_FORWARD
+      }, 1);
+    };
+  }
+
+  const candidates = [
+    ['fftw-c', fftwC],
+    ['numpy', numpy],
+    ['senseflow', senseflowCandidate('fftw', true)],
+    ['senseflow-1', senseflowCandidate('fftw', false)],
+    ['senseflow-js', senseflowCandidate('js', true)],
+    ['fft.js', fftJs()],
+    ['kissfft-js', kissfft()],
+  ];
   try {
-    engine = sinks.fftEngine({ engine: engineName });
+    candidates.push(['pffft-wasm', await pffft()]);
   } catch (e) {
-    console.error(`senseflow ${engineName}: skipped (${e.message.split('\n')[0]})`);
-    return null;
+    console.error(`pffft-wasm: skipped (${e.message.split('\n')[0]})`);
   }
-  const setups = new Map();
-  return (n) => {
-    let s = setups.get(n);
-    if (!s) {
-      const plan = engine.plan(n);
-      const k = batched ? batchOf(n) : 1;
-      const input = engine.alloc(k * n);
-      input.set(noise(k * n));
-      s = { plan, k, input, output: engine.alloc(k * plan.bins * 2) };
-      setups.set(n, s);
-    }
-    return rate(() => s.plan.forwardBatch(s.input, s.output, s.k), s.k);
-  };
-}
+  const live = candidates.filter(([, fn]) => fn);
+  try {
+    const e = sinks.fftEngine({ engine: 'fftw' });
+    for (const n of SIZES) e.plan(n);
+    const w = e.exportWisdom();
+    if (w) writeFileSync((wisdomFile = join(dir, 'wisdom')), w);
+  } catch (e) {
+    console.error(`fftw wisdom: not shared with fftw-c (${e.message.split('\n')[0]})`);
+  }
 
-function fftJs() {
-  const FFT = requireFromSinks('fft.js');
-  const setups = new Map();
-  return (n) => {
-    let s = setups.get(n);
-    if (!s) {
-      const f = new FFT(n);
-      s = { f, out: f.createComplexArray(), x: Array.from(noise(n)) };
-      setups.set(n, s);
-    }
-    return rate(() => s.f.realTransform(s.out, s.x), 1);
-  };
-}
+  // ---- throughput ------------------------------------------------------------------------------
 
-function kissfft() {
-  const { FFTR } = requireFromSinks('kissfft-js');
-  const setups = new Map();
-  return (n) => {
-    let s = setups.get(n);
-    if (!s) {
-      s = { f: new FFTR(n), x: noise(n) };
-      setups.set(n, s);
-    }
-    return rate(() => s.f.forward(s.x), 1);
-  };
-}
-
-async function pffft() {
-  const { default: PFFFT } = await import(requireFromSinks.resolve('@echogarden/pffft-wasm/simd').replace(/^/, 'file://'));
-  const m = await PFFFT();
-  const setups = new Map();
-  return (n) => {
-    let s = setups.get(n);
-    if (!s) {
-      const setup = m._pffft_new_setup(n, 0); // PFFFT_REAL
-      const inp = m._pffft_aligned_malloc(n * 4);
-      const out = m._pffft_aligned_malloc(n * 4);
-      const work = m._pffft_aligned_malloc(n * 4);
-      const x = noise(n);
-      s = { setup, inp, out, work, x };
-      setups.set(n, s);
-    }
-    // Copy in (as a caller with a JS array must), transform to the ordered (canonical) layout.
-    return rate(() => {
-      m.HEAPF32.set(s.x, s.inp >> 2);
-      m._pffft_transform_ordered(s.setup, s.inp, s.out, s.work, 0); // PFFFT_FORWARD
-    }, 1);
-  };
-}
-
-const candidates = [
-  ['fftw-c', fftwC],
-  ['numpy', numpy],
-  ['senseflow', senseflowCandidate('fftw', true)],
-  ['senseflow-1', senseflowCandidate('fftw', false)],
-  ['senseflow-js', senseflowCandidate('js', true)],
-  ['fft.js', fftJs()],
-  ['kissfft-js', kissfft()],
-];
-try {
-  candidates.push(['pffft-wasm', await pffft()]);
-} catch (e) {
-  console.error(`pffft-wasm: skipped (${e.message.split('\n')[0]})`);
-}
-const live = candidates.filter(([, fn]) => fn);
-try {
-  const e = sinks.fftEngine({ engine: 'fftw' });
-  for (const n of SIZES) e.plan(n);
-  const w = e.exportWisdom();
-  if (w) writeFileSync((wisdomFile = join(dir, 'wisdom')), w);
-} catch (e) {
-  console.error(`fftw wisdom: not shared with fftw-c (${e.message.split('\n')[0]})`);
-}
-
-// ---- throughput ------------------------------------------------------------------------------
-
-const samples = {}; // samples[name][n] = per-round rates
-const ratios = {}; // ratios[name][n] = per-round rate / fftw-c's rate in the same round
-for (let r = 0; r < ROUNDS; r++) {
-  for (const n of SIZES) {
-    const round = {};
-    // Rotate the order every round so no candidate always runs right after a noisy neighbour.
-    for (let i = 0; i < live.length; i++) {
-      const [name, fn] = live[(i + r) % live.length];
-      round[name] = fn(n);
-    }
-    if (fftwC1) round['fftw-c-1buf'] = fftwC1(n);
-    for (const [name, v] of Object.entries(round)) {
-      ((samples[name] ??= {})[n] ??= []).push(v);
-      if (round['fftw-c']) ((ratios[name] ??= {})[n] ??= []).push(v / round['fftw-c']);
+  samples = {}; // samples[name][n] = per-round rates
+  ratios = {}; // ratios[name][n] = per-round rate / fftw-c's rate in the same round
+  for (let r = 0; r < ROUNDS; r++) {
+    for (const n of SIZES) {
+      const round = {};
+      // Rotate the order every round so no candidate always runs right after a noisy neighbour.
+      for (let i = 0; i < live.length; i++) {
+        const [name, fn] = live[(i + r) % live.length];
+        round[name] = fn(n);
+      }
+      if (fftwC1) round['fftw-c-1buf'] = fftwC1(n);
+      for (const [name, v] of Object.entries(round)) {
+        ((samples[name] ??= {})[n] ??= []).push(v);
+        if (round['fftw-c']) ((ratios[name] ??= {})[n] ??= []).push(v / round['fftw-c']);
+      }
     }
   }
-}
-/** The median (the mean of the middle two for an even count). */
-const median = (a) => {
-  const s = [...a].sort((x, y) => x - y);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-};
 
-const fmt = (v) => (v >= 1e6 ? `${(v / 1e6).toFixed(2)}M` : v >= 1e3 ? `${(v / 1e3).toFixed(1)}k` : v.toFixed(0));
-const names = [...live.map(([name]) => name)];
-if (fftwC1) names.splice(1, 0, 'fftw-c-1buf');
-console.log(`\nReal single-precision forward FFTs per CPU-second, median of ${ROUNDS} interleaved rounds of ${SECS} s;`);
-console.log(`(×) = median of the per-round ratios to fftw-c (FFTW from C, same work: ${SIZES.map((n) => `${batchOf(n)} rows at N=${n}`).join(', ')})`);
-console.log(`${'candidate'.padEnd(14)}${SIZES.map((n) => `N=${n}`.padStart(20)).join('')}`);
-for (const name of names) {
-  const cells = SIZES.map((n) => {
-    const v = median(samples[name][n]);
-    const ratio = ratios[name] ? ` (${median(ratios[name][n]).toFixed(2)}×)` : '';
-    return `${fmt(v)}${ratio}`.padStart(20);
-  });
-  console.log(`${name.padEnd(14)}${cells.join('')}`);
+  const fmt = (v) => (v >= 1e6 ? `${(v / 1e6).toFixed(2)}M` : v >= 1e3 ? `${(v / 1e3).toFixed(1)}k` : v.toFixed(0));
+  const names = [...live.map(([name]) => name)];
+  if (fftwC1) names.splice(1, 0, 'fftw-c-1buf');
+  console.log(`\nReal single-precision forward FFTs per CPU-second, median of ${ROUNDS} interleaved rounds of ${SECS} s;`);
+  console.log(`(×) = median of the per-round ratios to fftw-c (FFTW from C, same work: ${SIZES.map((n) => `${batchOf(n)} rows at N=${n}`).join(', ')})`);
+  console.log(`${'candidate'.padEnd(14)}${SIZES.map((n) => `N=${n}`.padStart(20)).join('')}`);
+  for (const name of names) {
+    const cells = SIZES.map((n) => {
+      const v = median(samples[name][n]);
+      const ratio = ratios[name] ? ` (${median(ratios[name][n]).toFixed(2)}×)` : '';
+      return `${fmt(v)}${ratio}`.padStart(20);
+    });
+    console.log(`${name.padEnd(14)}${cells.join('')}`);
+  }
+  const engine = sinks.fftEngine();
+  console.log(`senseflow engine: ${engine.name} (${engine.description}); JS fallback: ${sinks.fftEngine({ engine: 'js' }).description}`);
+  const goal = {};
+  if (ratios.senseflow) {
+    for (const n of SIZES) goal[n] = median(ratios.senseflow[n]);
+    const worst = Math.min(...Object.values(goal));
+    console.log(`goal ≥ 0.8× FFTW-from-C (same work) at every N: ${SIZES.map((n) => `${goal[n].toFixed(2)}× at ${n}`).join(', ')} — ${worst >= 0.8 ? 'met' : 'NOT met'}`);
+  }
+  console.log(`load average after the throughput rounds: ${load()}`);
 }
-const engine = sinks.fftEngine();
-console.log(`senseflow engine: ${engine.name} (${engine.description}); JS fallback: ${sinks.fftEngine({ engine: 'js' }).description}`);
-const goal = {};
-if (ratios.senseflow) {
-  for (const n of SIZES) goal[n] = median(ratios.senseflow[n]);
-  const worst = Math.min(...Object.values(goal));
-  console.log(`goal ≥ 0.8× FFTW-from-C (same work) at every N: ${SIZES.map((n) => `${goal[n].toFixed(2)}× at ${n}`).join(', ')} — ${worst >= 0.8 ? 'met' : 'NOT met'}`);
-}
-console.log(`load average after the throughput rounds: ${load()}`);
+if (only !== 'live') await throughputPart();
 
 // ---- live spectrogram CPU --------------------------------------------------------------------
 
@@ -378,7 +388,7 @@ async function liveCpu() {
     [`spectrum, default (coalesceMs ${sinks.DEFAULT_COALESCE_MS})`, {}],
     ['spectrum, coalesceMs: 0 (per hop)', { coalesceMs: 0 }],
   ];
-  const rounds = quick ? 3 : 5;
+  const rounds = args.includes('--rounds') ? Number(args[args.indexOf('--rounds') + 1]) : quick ? 5 : 7;
   const runs = new Map(configs.map(([name]) => [name, []]));
   const diffs = new Map(configs.map(([name]) => [name, []]));
   // Per thread: the spectrum's own thread, plus what it adds to the main thread and Node's other threads
@@ -423,7 +433,7 @@ async function liveCpu() {
   return out;
 }
 
-const cpu = await liveCpu();
+const cpu = only === 'fft' ? null : await liveCpu();
 await sinks.closeSpectrumPool();
 console.log(`load average after: ${load()}`);
 if (jsonOut) writeFileSync(jsonOut, JSON.stringify({ date: new Date().toISOString(), loadBefore: load0, loadAfter: load(), sizes: SIZES, transformsPerCpuSecond: samples, ratioToFftwC: ratios, liveCpu: cpu }, null, 2));

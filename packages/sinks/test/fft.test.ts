@@ -184,6 +184,26 @@ describe.each(engines)('FFT engine %s', (name, get) => {
     }
   });
 
+  it.skipIf(skip)(title('ringJob: checked once, each run() equals ringBatch at that position; a bad run() names the parameter'), () => {
+    const p = get().plan(64);
+    const cap = 100;
+    const ring = new Int16Array(cap * 2);
+    for (let i = 0; i < ring.length; i++) ring[i] = ((i * 7919) % 2001) - 1000;
+    const layout = { samples: ring, capacityFrames: cap, channels: 2, chans: Int32Array.from([1, 0]), hop: 20 };
+    const opts = { window: new Float32Array(64).fill(0.5), kind: 'db' as const, gain: 0.01, floorDb: -150 };
+    const job = p.ringJob(layout, opts);
+    for (const startPos of [0, 50, 90]) {
+      const viaJob = new Float32Array(2 * 2 * p.bins);
+      const viaBatch = new Float32Array(2 * 2 * p.bins);
+      job.run(startPos, 2, viaJob);
+      p.ringBatch({ ...layout, startPos, count: 2 }, viaBatch, opts);
+      expect(Array.from(viaJob)).toEqual(Array.from(viaBatch));
+    }
+    expect(() => job.run(cap, 1, new Float32Array(2 * p.bins))).toThrow(/`startPos`/);
+    expect(() => job.run(0, 2, new Float32Array(2 * p.bins))).toThrow(/`output`/);
+    expect(() => p.ringJob({ ...layout, chans: Int32Array.from([2]) })).toThrow(/`chans`/);
+  });
+
   it.skipIf(skip)(title('names the bad parameter'), () => {
     const e = get();
     expect(() => e.plan(1000)).toThrow(InvalidOptionError);

@@ -4,6 +4,7 @@ import {
   FrameRingReader,
   InvalidOptionError,
   InvalidStateError,
+  I32,
   ItemFlags,
   SampleRingWriter,
   createFrameRing,
@@ -118,6 +119,67 @@ describe.each(engines)('spectrum() live, %s engine', (engine) => {
     const latest = stream.latest();
     expect(latest?.seq).toBe(BigInt(expected - 1));
     expect(stream.stats()).toMatchObject({ computed: expected, lost: 0 });
+    await stream.close();
+  });
+
+  it.skipIf(skip)(`frames equal an independent float64 reference (direct DFT of the Hann-windowed s16 samples, dBFS) at N = 4096, hop 2048, stereo, default coalescing${why}`, async () => {
+    const size = 4096;
+    const hop = 2048;
+    const frames = 5;
+    const total = (frames - 1) * hop + size;
+    const ring = createSampleRing({ channels: 2, rate: RATE, format: 's16le', capacityFrames: RATE * 2 });
+    const writer = new SampleRingWriter(ring);
+    const stream = spectrum(ring, { size, engine, from: 'oldest' }); // default hop (size / 2), window, scale, coalescing
+    await stream.ready;
+    const got = firstValueFrom(stream.frames$.pipe(take(frames), map((f) => f.copy()), toArray(), timeout(20_000)));
+    // Two tones per channel (one off-bin) plus a deterministic pseudo-random floor, written in 480-frame chunks.
+    const samples = new Int16Array(Math.ceil(total / 480) * 480 * 2);
+    let seed = 12345;
+    for (let i = 0; i < samples.length; i++) {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      const t = (i >> 1) / RATE;
+      const tone = (i & 1) === 0 ? 0.5 * Math.sin(2 * Math.PI * 1000 * t) + 0.1 * Math.sin(2 * Math.PI * 7333.3 * t) : 0.3 * Math.sin(2 * Math.PI * 440 * t) + 0.05 * Math.sin(2 * Math.PI * 15000 * t);
+      samples[i] = Math.round(32767 * tone + (seed / 2 ** 31 - 0.5) * 64);
+    }
+    for (let f = 0; f < samples.length / 2; f += 480) writer.write(samples.subarray(f * 2, (f + 480) * 2), timeOf(BigInt(f)));
+    const out = await got;
+    // Reference: w[i] = 0.5 − 0.5·cos(2πi/N) (periodic Hann), X[k] = Σ x[i]·w[i]·e^(−2πjki/N) in float64,
+    // amplitude = |X|·2/(Σw · 32768) (1/(Σw · 32768) at DC and Nyquist), dB = 20·log10, floored at −160.
+    const cos = new Float64Array(size);
+    const sin = new Float64Array(size);
+    const w = new Float64Array(size);
+    let wsum = 0;
+    for (let i = 0; i < size; i++) {
+      cos[i] = Math.cos((2 * Math.PI * i) / size);
+      sin[i] = Math.sin((2 * Math.PI * i) / size);
+      w[i] = 0.5 - 0.5 * cos[i];
+      wsum += w[i];
+    }
+    const x = new Float64Array(size);
+    let worst = 0;
+    out.forEach((f, j) => {
+      expect(f.startFrame).toBe(BigInt(j * hop));
+      for (let c = 0; c < 2; c++) {
+        for (let i = 0; i < size; i++) x[i] = samples[(j * hop + i) * 2 + c] * w[i];
+        const mags = f.channel(c);
+        for (let k = 0; k <= size / 2; k++) {
+          let re = 0;
+          let im = 0;
+          for (let i = 0, idx = 0; i < size; i++, idx = (idx + k) & (size - 1)) {
+            re += x[i] * cos[idx];
+            im -= x[i] * sin[idx];
+          }
+          const gain = (k === 0 || k === size / 2 ? 1 : 2) / (wsum * 32768);
+          const ref = Math.max(-160, 20 * Math.log10(Math.hypot(re, im) * gain));
+          // Single precision against double: within 0.01 dB, or (far below the peaks, where float32 rounding
+          // of the transform dominates) within 1e-6 of full scale in amplitude (−120 dBFS).
+          const err = Math.min(Math.abs(mags[k] - ref), Math.abs(10 ** (mags[k] / 20) - 10 ** (ref / 20)) * 1e4);
+          worst = Math.max(worst, err);
+          if (err > 0.01) expect.fail(`frame ${j} channel ${c} bin ${k}: ${mags[k]} dB, reference ${ref} dB`);
+        }
+      }
+    });
+    expect(worst).toBeLessThan(0.01);
     await stream.close();
   });
 
@@ -305,8 +367,21 @@ describe('SpectrumComputer (the worker loop body, run in this thread)', () => {
       for (let v = reader.next(); v; v = reader.next()) got.push(frameFromView(v, statics).copy());
       return got;
     };
-    return { writer, computer, all };
+    return { writer, computer, all, out };
   }
+
+  it('publishes every ready hop and wakes the readers once for the batch, not once per frame', () => {
+    const { writer, computer, all, out } = setup(RATE, 1024, 512);
+    const notify = new Int32Array(out, 0, I32.NOTIFY + 1);
+    const wakes = () => Atomics.load(notify, I32.NOTIFY);
+    feed(writer, 's16le', [{ freq: 1000, amp: 0.5 }], 480 * 10); // frames [0, 4800): hops 0 … 7
+    const w0 = wakes();
+    expect(computer.step()).toBe(8);
+    expect(wakes() - w0).toBe(1);
+    expect(all().map((f) => f.seq)).toEqual([0n, 1n, 2n, 3n, 4n, 5n, 6n, 7n]);
+    expect(computer.step()).toBe(0); // nothing new: no wake-up
+    expect(wakes() - w0).toBe(1);
+  });
 
   it('counts hops whose samples the source overwrote, skips to the oldest whole window and flags it', () => {
     const { writer, computer, all } = setup(4096, 1024, 512);

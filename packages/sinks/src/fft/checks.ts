@@ -3,7 +3,7 @@
  * native code (which only guards against crashes).
  */
 import { InvalidOptionError } from '@senseflow/core';
-import { MAX_FFT_SIZE, MIN_FFT_SIZE, type FftPlan, type MagnitudeOptions, type RingWindows } from './engine.js';
+import { MAX_FFT_SIZE, MIN_FFT_SIZE, type FftPlan, type MagnitudeOptions, type RingLayout, type RingWindows } from './engine.js';
 
 export function isPowerOfTwo(n: number): boolean {
   return Number.isInteger(n) && n > 0 && (n & (n - 1)) === 0;
@@ -63,6 +63,14 @@ export function checkRing(p: FftPlan, r: RingWindows, output: unknown, o: Magnit
   checkCount(r.count);
   checkF32('output', output, r.count * r.chans.length * p.bins);
   checkMagOpts(p, o);
+}
+
+/** The per-run checks of a {@link RingJob}: the position, count and output (the rest was checked once). */
+export function checkRingRun(p: FftPlan, r: RingLayout, startPos: number, count: number, output: Float32Array): void {
+  // One comparison chain on the hot path; the full checks (which name the bad parameter) only when it fails.
+  if (Number.isInteger(startPos) && startPos >= 0 && startPos < r.capacityFrames && Number.isInteger(count) && count >= 0 && output instanceof Float32Array && output.length >= count * r.chans.length * p.bins)
+    return;
+  checkRing(p, { ...r, startPos, count }, output, {});
 }
 
 export interface MagnitudeParams {

@@ -40,6 +40,15 @@ export interface RingWindows {
   count: number;
 }
 
+/** A ring's layout without the window positions: what {@link FftPlan.ringJob} fixes once. */
+export type RingLayout = Omit<RingWindows, 'startPos' | 'count'>;
+
+/** A {@link FftPlan.ringBatch} bound to one ring, its options checked once (for a loop that runs it per hop). */
+export interface RingJob {
+  /** Same as `ringBatch({ ...layout, startPos, count }, output, opts)`. */
+  run(startPos: number, count: number, output: Float32Array): void;
+}
+
 export interface FftPlan {
   readonly engine: FftEngineName;
   /** Transform size n (real samples in). */
@@ -60,6 +69,12 @@ export interface FftPlan {
    * as they are (fold the full-scale factor into `gain`).
    */
   ringBatch(r: RingWindows, output: Float32Array, opts?: MagnitudeOptions): void;
+  /**
+   * {@link ringBatch} with the ring and options checked and resolved once: each `run()` only checks its
+   * position, count and output. A live spectrum runs a few dozen hops a second, too few for V8 to optimize
+   * the full checks; this keeps per-hop JavaScript to a handful of comparisons.
+   */
+  ringJob(r: RingLayout, opts?: MagnitudeOptions): RingJob;
 }
 
 export interface FftEngine {

@@ -8,8 +8,8 @@
  * heap; inputs are copied (and windowed) into the heap, transformed, and read back out.
  */
 import { NativeError } from '@senseflow/core';
-import type { FftEngine, FftPlan, MagnitudeOptions, RingWindows } from './engine.js';
-import { checkForward, checkMagnitudes, checkRing, checkSize, magnitudeParams, type MagnitudeParams } from './checks.js';
+import type { FftEngine, FftPlan, MagnitudeOptions, RingJob, RingLayout, RingWindows } from './engine.js';
+import { checkForward, checkMagnitudes, checkRing, checkRingRun, checkSize, magnitudeParams, type MagnitudeParams } from './checks.js';
 import { loadPffft, type PffftModule } from './pffft-module.js';
 
 const PFFFT_REAL = 0;
@@ -84,13 +84,27 @@ class JsPlan implements FftPlan {
 
   ringBatch(r: RingWindows, output: Float32Array, opts: MagnitudeOptions = {}): void {
     checkRing(this, r, output, opts);
+    this.ringInto(r, r.startPos, r.count, output, magnitudeParams(opts), opts.window ?? null);
+  }
+
+  ringJob(r: RingLayout, opts: MagnitudeOptions = {}): RingJob {
+    checkRing(this, { ...r, startPos: 0, count: 0 }, new Float32Array(0), opts);
     const p = magnitudeParams(opts);
-    const n = this.size;
     const w = opts.window ?? null;
+    return {
+      run: (startPos, count, output) => {
+        checkRingRun(this, r, startPos, count, output);
+        this.ringInto(r, startPos, count, output, p, w);
+      },
+    };
+  }
+
+  private ringInto(r: RingLayout, startPos: number, count: number, output: Float32Array, p: MagnitudeParams, w: Float32Array | null): void {
+    const n = this.size;
     const { samples, capacityFrames: cap, channels: chs, chans } = r;
     let item = 0;
-    for (let j = 0; j < r.count; j++) {
-      const pos = (r.startPos + ((j * r.hop) % cap)) % cap;
+    for (let j = 0; j < count; j++) {
+      const pos = (startPos + ((j * r.hop) % cap)) % cap;
       const first = Math.min(n, cap - pos);
       for (let c = 0; c < chans.length; c++, item++) {
         const ch = chans[c];

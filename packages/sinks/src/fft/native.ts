@@ -7,8 +7,8 @@
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { NativeError } from '@senseflow/core';
-import type { FftEngine, FftPlan, MagnitudeOptions, RingWindows } from './engine.js';
-import { checkForward, checkMagnitudes, checkRing, checkSize, magnitudeParams } from './checks.js';
+import type { FftEngine, FftPlan, MagnitudeOptions, RingJob, RingLayout, RingWindows } from './engine.js';
+import { checkForward, checkMagnitudes, checkRing, checkRingRun, checkSize, magnitudeParams } from './checks.js';
 
 /** The addon's surface (see native/fft.cc). */
 interface NativePlan {
@@ -109,6 +109,20 @@ class FftwPlan implements FftPlan {
     checkRing(this, r, output, opts);
     const m = magnitudeParams(opts);
     this.p.gather(r.samples, r.capacityFrames, r.channels, r.chans, r.startPos, r.hop, r.count, opts.window ?? null, m.kind, m.gain, m.edgeGain, m.floorDb, output);
+  }
+
+  ringJob(r: RingLayout, opts: MagnitudeOptions = {}): RingJob {
+    checkRing(this, { ...r, startPos: 0, count: 0 }, new Float32Array(0), opts);
+    const m = magnitudeParams(opts);
+    const { samples, capacityFrames, channels, chans, hop } = r;
+    const window = opts.window ?? null;
+    const p = this.p;
+    return {
+      run: (startPos, count, output) => {
+        checkRingRun(this, r, startPos, count, output);
+        p.gather(samples, capacityFrames, channels, chans, startPos, hop, count, window, m.kind, m.gain, m.edgeGain, m.floorDb, output);
+      },
+    };
   }
 }
 

@@ -4,7 +4,7 @@
  * user's own worker or a test just as well. Never waits: it computes what is ready and returns.
  */
 import { FrameRingWriter, ItemFlags, RingConsumer, SampleRingViews, consumeSamples, ringClosed, type SampleChunkView, type WritableSlot } from '@senseflow/core';
-import type { FftEngine, FftPlan, MagnitudeOptions, RingWindows } from '../fft/engine.js';
+import type { FftEngine, RingJob } from '../fft/engine.js';
 import { makeWindow } from '../fft/window.js';
 import { amplitudeGains, firstHop, oldestValidHop, readyHopEnd } from './frame-math.js';
 import { CONTROL_BYTES, Ctl32, Ctl64, EngineCode, PAYLOAD_HEADER_BYTES, PayloadI64, ScaleCode } from './layout.js';
@@ -19,20 +19,45 @@ export function createControlBlock(): SharedArrayBuffer {
   return new SharedArrayBuffer(CONTROL_BYTES);
 }
 
+/**
+ * The output ring's writer, waking readers once per {@link SpectrumComputer.step} rather than once per frame:
+ * a subscriber then wakes once for the whole batch (an Atomics.notify per commit would wake the main thread
+ * again for each frame committed while it was already running).
+ */
+class BatchWriter extends FrameRingWriter {
+  private holding = false;
+  private owed = false;
+  hold(): void {
+    this.holding = true;
+  }
+  /** Ends the hold, waking readers once if a commit (or state change) during it would have. */
+  flush(): void {
+    this.holding = false;
+    if (this.owed) {
+      this.owed = false;
+      super.wake();
+    }
+  }
+  protected override wake(): void {
+    if (this.holding) this.owed = true;
+    else super.wake();
+  }
+}
+
 export class SpectrumComputer {
   private readonly v: SampleRingViews;
-  private readonly writer: FrameRingWriter;
+  private readonly writer: BatchWriter;
   /**
    * The source's chunks through core's consumer: its wake-ups drive the loop (batched by `coalesceMs`), its
    * chunks tell where the source lost samples (flagged DISCONTINUITY). Hops are read in place by frame index.
    */
   readonly input: RingConsumer<SampleChunkView>;
   private readonly gapFrames: bigint[] = [];
-  private readonly plan: FftPlan;
-  private readonly mag: MagnitudeOptions;
-  private readonly win: RingWindows;
+  /** window → FFT → magnitude of one hop straight out of the source's ring, checked once at construction. */
+  private readonly job: RingJob;
   private readonly ctl64: BigInt64Array;
-  private readonly slotViews = new Map<number, { head: BigInt64Array; mags: Float32Array }>();
+  /** Typed views over each output slot, by slot index (made on first use). */
+  private readonly slotViews: ({ head: BigInt64Array; mags: Float32Array } | undefined)[] = [];
   private readonly bytes: number;
   private nextHop: bigint;
 
@@ -45,21 +70,14 @@ export class SpectrumComputer {
     signal?: AbortSignal,
   ) {
     this.v = new SampleRingViews(ring);
-    this.writer = new FrameRingWriter(out, { width: o.size / 2 + 1, height: o.channels.length, stride: o.size, format: ScaleCode[o.scale] });
+    this.writer = new BatchWriter(out, { width: o.size / 2 + 1, height: o.channels.length, stride: o.size, format: ScaleCode[o.scale] });
     this.input = consumeSamples(ring, { from: 'oldest', signal, maxDelayMs: o.coalesceMs });
-    this.plan = engine.plan(o.size);
     const window = o.window === 'rect' ? null : makeWindow(o.window, o.size);
     const gains = amplitudeGains(window ?? makeWindow('rect', o.size), this.v.format);
-    this.mag = { window, kind: o.scale === 'db' ? 'db' : 'amplitude', gain: gains.gain, edgeGain: gains.edgeGain, floorDb: o.floorDb };
-    this.win = {
-      samples: this.v.samples,
-      capacityFrames: this.v.g.capacityFrames,
-      channels: this.v.channels,
-      chans: Int32Array.from(o.channels),
-      startPos: 0,
-      hop: o.hop,
-      count: 1,
-    };
+    this.job = engine.plan(o.size).ringJob(
+      { samples: this.v.samples, capacityFrames: this.v.g.capacityFrames, channels: this.v.channels, chans: Int32Array.from(o.channels), hop: o.hop },
+      { window, kind: o.scale === 'db' ? 'db' : 'amplitude', gain: gains.gain, edgeGain: gains.edgeGain, floorDb: o.floorDb },
+    );
     this.bytes = spectrumSlotBytes(o);
     this.ctl64 = new BigInt64Array(control, 0, CONTROL_BYTES / 8);
     const ctl32 = new Int32Array(control, 0, 8);
@@ -96,8 +114,20 @@ export class SpectrumComputer {
     return (missing > 0n ? (Number(missing) * 1000) / o.rate : 0) + o.coalesceMs;
   }
 
-  /** Computes and publishes every hop whose samples are all written. Returns the number of frames published. */
+  /**
+   * Computes and publishes every hop whose samples are all written, waking the output's readers once at the
+   * end. Returns the number of frames published.
+   */
   step(): number {
+    this.writer.hold();
+    try {
+      return this.publishReady();
+    } finally {
+      this.writer.flush();
+    }
+  }
+
+  private publishReady(): number {
     const { o, v } = this;
     const hop = BigInt(o.hop);
     const cap = BigInt(v.g.capacityFrames);
@@ -120,8 +150,7 @@ export class SpectrumComputer {
         continue;
       }
       const views = this.viewsOf(slot);
-      this.win.startPos = Number(start % cap);
-      this.plan.ringBatch(this.win, views.mags, this.mag);
+      this.job.run(Number(start % cap), 1, views.mags);
       if (start < v.validFrom()) {
         // Overwritten while we read it (seqlock-style check after the read): discard, never publish torn data.
         this.writer.abort(slot);
@@ -152,14 +181,14 @@ export class SpectrumComputer {
   }
 
   private viewsOf(slot: WritableSlot): { head: BigInt64Array; mags: Float32Array } {
-    let s = this.slotViews.get(slot.index);
+    let s = this.slotViews[slot.index];
     if (!s) {
       const d = slot.data;
       s = {
         head: new BigInt64Array(d.buffer, d.byteOffset, 2),
         mags: new Float32Array(d.buffer, d.byteOffset + PAYLOAD_HEADER_BYTES, this.o.channels.length * (this.o.size / 2 + 1)),
       };
-      this.slotViews.set(slot.index, s);
+      this.slotViews[slot.index] = s;
     }
     return s;
   }

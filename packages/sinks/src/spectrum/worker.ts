@@ -42,18 +42,12 @@ export default async function runSpectrumTask(task: SpectrumTask): Promise<Spect
   else stop.abort();
   const computer = new SpectrumComputer(task.ring, task.out, task.control, task.options, engine, stop.signal);
   const rate = task.options.rate;
-  // A timed sleep that STOP cuts short (one listener for the task, not one per sleep).
-  let wakeNow: (() => void) | null = null;
-  stop.signal.addEventListener('abort', () => wakeNow?.(), { once: true });
-  const sleep = (ms: number) =>
-    new Promise<void>((resolve) => {
-      const t = setTimeout(() => wakeNow?.(), ms);
-      wakeNow = () => {
-        clearTimeout(t);
-        wakeNow = null;
-        resolve();
-      };
-    });
+  // A timed sleep that STOP cuts short: a wait on the STOP word with a timeout (one call, no JS timer, no
+  // closure per sleep; Node's timer list and its callbacks were a fifth of this thread's time at ~12 wakes/s).
+  const sleep = async (ms: number): Promise<void> => {
+    const w = Atomics.waitAsync(ctl32, Ctl32.STOP, 0, ms);
+    if (w.async) await w.value;
+  };
   Atomics.store(ctl32, Ctl32.READY, 1);
   Atomics.notify(ctl32, Ctl32.READY);
   try {
@@ -80,7 +74,7 @@ export default async function runSpectrumTask(task: SpectrumTask): Promise<Spect
         sleptAt = performance.now();
         sleptFrames = computer.framesWritten();
         await sleep(Math.min(ms, Math.max(task.options.coalesceMs, MAX_TIMED_SLEEP_MS)));
-        if (stop.signal.aborted) break;
+        if (stop.signal.aborted || Atomics.load(ctl32, Ctl32.STOP) !== 0) break;
       } else if (!(await computer.input.wait())) break;
       Atomics.add(ctl64, Ctl64.WAKES, 1n);
     }
