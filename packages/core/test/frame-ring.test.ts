@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { FrameRingReader, FrameRingViews, FrameRingWriter, InvalidOptionError, SlotI32, createFrameRing } from '@senseflow/core';
+import { FrameRingReader, FrameRingViews, FrameRingWriter, I32, InvalidOptionError, RingState, SlotI32, createFrameRing } from '@senseflow/core';
 
 /** Payload of item `seq`: its bytes depend on seq, so a torn (mixed) payload is detectable. */
 function fill(data: Uint8Array, seq: bigint, len: number): void {
@@ -175,5 +175,24 @@ describe('frame ring', () => {
     expect(r.next()!.seq).toBe(1000n);
     expect(r.drops().overwritten).toBe(0);
     expect(r.drops().driver).toBe(0);
+  });
+
+  it('hold() … flush(): items committed in one go wake the readers once, after the last; state changes are never held', () => {
+    const sab = createFrameRing({ slots: 8, slotBytes: 8 });
+    const w = new FrameRingWriter(sab);
+    const head = new Int32Array(sab, 0, 64);
+    const wakes = () => [head[I32.NOTIFY], head[I32.BATCH]];
+    const before = wakes();
+    w.hold();
+    for (let i = 0; i < 3; i++) w.write(Uint8Array.of(i), BigInt(i));
+    expect(wakes()).toEqual(before); // committed, nobody woken yet
+    expect(new FrameRingReader(sab, { from: 'oldest' }).pending()).toBe(3);
+    w.setState(RingState.running);
+    const afterState = wakes();
+    expect(afterState).toEqual([before[0] + 1, before[1] + 1]);
+    w.flush();
+    expect(wakes()).toEqual([afterState[0] + 1, afterState[1] + 1]); // one wake-up for the three
+    w.flush();
+    expect(wakes()).toEqual([afterState[0] + 1, afterState[1] + 1]); // nothing owed: nothing more
   });
 });

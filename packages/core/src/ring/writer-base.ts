@@ -23,6 +23,9 @@ export abstract class RingWriterBase {
   private lastBatchMs = -Infinity;
   private lastCommitMs = -Infinity;
   private fastRun = 0;
+  /** Inside hold() … flush(): commits wake nobody yet; `owed` says flush() must. */
+  private holding = false;
+  private owed = false;
 
   constructor(sab: SharedArrayBuffer) {
     this.head32 = new Int32Array(sab, 0, HEADER_BYTES / 4);
@@ -62,6 +65,10 @@ export abstract class RingWriterBase {
    * commit, each time right after it, and no item waits longer than the gap while the stream goes on.
    */
   protected committed(): void {
+    if (this.holding) {
+      this.owed = true;
+      return;
+    }
     Atomics.add(this.head32, I32.NOTIFY, 1);
     Atomics.notify(this.head32, I32.NOTIFY);
     const gapUs = Atomics.load(this.head32, I32.BATCH_GAP_US);
@@ -77,7 +84,24 @@ export abstract class RingWriterBase {
     Atomics.notify(this.head32, I32.BATCH);
   }
 
-  /** After a state change: wakes every reader, batching or not. */
+  /**
+   * Holds reader wake-ups back until {@link flush}: a writer that commits several items in one go (the
+   * spectrum's hops of one wake-up) wakes its readers once for all of them, not once per item.
+   */
+  hold(): void {
+    this.holding = true;
+  }
+
+  /** Ends a {@link hold}, waking readers once if anything was committed during it. */
+  flush(): void {
+    this.holding = false;
+    if (this.owed) {
+      this.owed = false;
+      this.committed();
+    }
+  }
+
+  /** After a state change: wakes every reader, batching or not (never held). */
   protected wake(): void {
     for (const word of [I32.NOTIFY, I32.BATCH]) {
       Atomics.add(this.head32, word, 1);

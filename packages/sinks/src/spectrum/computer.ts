@@ -19,34 +19,9 @@ export function createControlBlock(): SharedArrayBuffer {
   return new SharedArrayBuffer(CONTROL_BYTES);
 }
 
-/**
- * The output ring's writer, waking readers once per {@link SpectrumComputer.step} rather than once per frame:
- * a subscriber then wakes once for the whole batch (an Atomics.notify per commit would wake the main thread
- * again for each frame committed while it was already running).
- */
-class BatchWriter extends FrameRingWriter {
-  private holding = false;
-  private owed = false;
-  hold(): void {
-    this.holding = true;
-  }
-  /** Ends the hold, waking readers once if a commit (or state change) during it would have. */
-  flush(): void {
-    this.holding = false;
-    if (this.owed) {
-      this.owed = false;
-      super.wake();
-    }
-  }
-  protected override wake(): void {
-    if (this.holding) this.owed = true;
-    else super.wake();
-  }
-}
-
 export class SpectrumComputer {
   private readonly v: SampleRingViews;
-  private readonly writer: BatchWriter;
+  private readonly writer: FrameRingWriter;
   /**
    * The source's chunks through core's consumer: its wake-ups drive the loop (batched by `coalesceMs`), its
    * chunks tell where the source lost samples (flagged DISCONTINUITY). Hops are read in place by frame index.
@@ -70,7 +45,7 @@ export class SpectrumComputer {
     signal?: AbortSignal,
   ) {
     this.v = new SampleRingViews(ring);
-    this.writer = new BatchWriter(out, { width: o.size / 2 + 1, height: o.channels.length, stride: o.size, format: ScaleCode[o.scale] });
+    this.writer = new FrameRingWriter(out, { width: o.size / 2 + 1, height: o.channels.length, stride: o.size, format: ScaleCode[o.scale] });
     this.input = consumeSamples(ring, { from: 'oldest', signal, maxDelayMs: o.coalesceMs });
     const window = o.window === 'rect' ? null : makeWindow(o.window, o.size);
     const gains = amplitudeGains(window ?? makeWindow('rect', o.size), this.v.format);
