@@ -12,9 +12,10 @@
 // (tools/fixtures), so run it through the fixture script:
 //   bash tools/fixtures/with-userspace-audio.sh node bench/audio-capture.bench.mjs
 // In the kernel VM: --device hw:Loopback,1 (snd-aloop, fed by aplay on hw:Loopback,0).
-// Both sides are measured after the same warm-up (--warmup, default 3 s: at 64-frame periods V8 is still
-// optimizing the worker's per-chunk path 1.5 s in).
-// Usage: node bench/audio-capture.bench.mjs [--rounds 5] [--seconds 3] [--warmup 3] [--period 64] [--device D] [--strace] [--json]
+// Both sides are measured after the same warm-up (--warmup, default 6 s): through pulse the worker reads
+// ~350 times a second, and V8 optimizes its per-read path only 3–4 s into a capture — a start-up cost, not
+// the steady state a capture runs in for hours.
+// Usage: node bench/audio-capture.bench.mjs [--rounds 5] [--seconds 3] [--warmup 6] [--period 64] [--device D] [--strace] [--json]
 // --strace: one more round of each under `strace -c -f`, printing syscall counts per period (CPU figures
 // from that round are not used).
 // Build first: pnpm --filter @senseflow/source-audio build
@@ -31,7 +32,7 @@ const arg = (name, dflt) => {
 const ROUNDS = Number(arg('rounds', 5));
 const SECONDS = Number(arg('seconds', 3));
 const PERIOD = Number(arg('period', 64));
-const WARMUP_MS = Number(arg('warmup', 3)) * 1000;
+const WARMUP_MS = Number(arg('warmup', 6)) * 1000;
 const RATE = 48000;
 const CH = 2;
 const BUFFER = 4800; // 100 ms, as deviceBufferMs: 100 below
