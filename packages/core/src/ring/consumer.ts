@@ -214,7 +214,7 @@ export class RingConsumer<T extends RingItem = RingItem> implements AsyncIterabl
         this.gapMs = now - this.lastItemsAt;
         this.lastItemsAt = now;
         this.batchEnd = now + this.maxBatchMs;
-        this.fast = pending > 1 || this.gapMs < 2 * this.maxDelayMs;
+        this.fast = this.gapMs < 2 * this.maxDelayMs; // wake-ups close together: the writer may hold some back
         return true;
       }
       if (Atomics.load(this.i32, I32.STATE) === RingState.closed) {
