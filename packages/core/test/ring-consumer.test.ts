@@ -330,6 +330,18 @@ describe('RingConsumer', () => {
     await writer;
   });
 
+  it('a burst committed back to back, then silence: the reader gets every item, not just the ones before the writer held back', async () => {
+    const sab = createFrameRing({ slots: 256, slotBytes: 8 });
+    const c = consumeFrames(sab);
+    // 30 commits with no pause (a replay at full speed): the reader wakes once or twice for all of them and
+    // cannot tell from its own wake-ups that the writer went into a fast run; the writer's BATCH_HOLDING says so.
+    const writer = scheduleWriter(sab, Array.from({ length: 30 }, () => 0), 5000);
+    const at = await within(arrivals(c, 30), 2500, 'the items of a burst');
+    expect(at).toHaveLength(30);
+    c.close();
+    await writer;
+  });
+
   it('two items a slow stream commits together wake the reader at once (the writer holds back only in a fast run)', async () => {
     const sab = createFrameRing({ slots: 256, slotBytes: 8 });
     const c = consumeFrames(sab);

@@ -53,8 +53,8 @@ export interface RingConsumerOptions {
 
 export const DEFAULT_MAX_DELAY_MS = DEFAULT_BATCH_GAP_US / 1000;
 /**
- * While a fast stream's writer may hold a BATCH wake-up back, a timer re-armed at every wait delivers the
- * held item should the stream pause right there. Node re-arms a refreshed timer only when it comes due, so
+ * While the writer says it may hold BATCH wake-ups back (BATCH_HOLDING), a timer re-armed at every wait
+ * delivers a held item should the stream pause right there (once: a paused stream wakes the reader once). Node re-arms a refreshed timer only when it comes due, so
  * it costs one wake-up per TAIL_MS while the stream is fast (a shorter one would add a wake-up per batch).
  */
 export const TAIL_MS = 20;
@@ -120,13 +120,12 @@ export class RingConsumer<T extends RingItem = RingItem> implements AsyncIterabl
   private gapMs = Infinity;
   /** The header word this consumer sleeps on: BATCH (writer-paced batches) or NOTIFY (every commit). */
   private readonly word: number;
-  /** The stream is fast (the writer may hold BATCH back): arm the tail timer while waiting. */
-  private fast = false;
-  private tailFired = false;
   /** One timer, re-armed (refresh) per wait while the stream is fast (see TAIL_MS). */
   private tail: NodeJS.Timeout | null = null;
+  /** The tail fired since items last came: not again until they do (a paused stream wakes us once). */
+  private tailSpent = false;
   private readonly tailWake = () => {
-    this.tailFired = true;
+    this.tailSpent = true;
     Atomics.notify(this.i32, I32.BATCH); // other batching readers of this ring see a spurious wake and re-check
   };
   private torn = 0;
@@ -214,7 +213,7 @@ export class RingConsumer<T extends RingItem = RingItem> implements AsyncIterabl
         this.gapMs = now - this.lastItemsAt;
         this.lastItemsAt = now;
         this.batchEnd = now + this.maxBatchMs;
-        this.fast = this.gapMs < 2 * this.maxDelayMs; // wake-ups close together: the writer may hold some back
+        this.tailSpent = false;
         return true;
       }
       if (Atomics.load(this.i32, I32.STATE) === RingState.closed) {
@@ -234,13 +233,13 @@ export class RingConsumer<T extends RingItem = RingItem> implements AsyncIterabl
       const w = Atomics.waitAsync(this.i32, this.word, seen, this.idleMs);
       if (!w.async) continue;
       (this.keepAlive ??= setInterval(() => {}, 2 ** 31 - 1)).ref();
-      this.tailFired = false;
-      if (!this.fast || this.word !== I32.BATCH) this.dropTail();
-      else if (this.tail) this.tail.refresh();
-      else this.tail = setTimeout(this.tailWake, TAIL_MS).unref();
+      // The writer says when it may hold BATCH back (a fast run); it says so on a commit that wakes us.
+      if (this.word === I32.BATCH && !this.tailSpent && Atomics.load(this.i32, I32.BATCH_HOLDING) === 1) {
+        if (this.tail) this.tail.refresh();
+        else this.tail = setTimeout(this.tailWake, TAIL_MS).unref();
+      } else this.dropTail();
       const r = await w.value;
       this.keepAlive?.unref();
-      if (this.tailFired && this.pending() === 0) this.fast = false; // the stream stopped or slowed down
       if (r === 'timed-out' && !this.ended && this.pending() === 0) return true;
     }
   }

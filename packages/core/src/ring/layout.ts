@@ -63,6 +63,11 @@ export const I32 = {
    * created ({@link DEFAULT_BATCH_GAP_US}). 0: BATCH follows every commit.
    */
   BATCH_GAP_US: 13,
+  /**
+   * 1 while the writer is in a run of fast commits and may hold BATCH wake-ups back, else 0. It changes only
+   * on a commit that also bumps BATCH, so a reader that saw 0 before waiting is woken if it turns 1.
+   */
+  BATCH_HOLDING: 14,
 } as const;
 
 /**

@@ -23,6 +23,8 @@ export abstract class RingWriterBase {
   private lastBatchMs = -Infinity;
   private lastCommitMs = -Infinity;
   private fastRun = 0;
+  /** What this writer last stored in BATCH_HOLDING. */
+  private mayHold = false;
   /** Inside hold() … flush(): commits wake nobody yet; `owed` says flush() must. */
   private holding = false;
   private owed = false;
@@ -30,6 +32,7 @@ export abstract class RingWriterBase {
   constructor(sab: SharedArrayBuffer) {
     this.head32 = new Int32Array(sab, 0, HEADER_BYTES / 4);
     this.head64 = new BigInt64Array(sab, 0, HEADER_BYTES / 8);
+    Atomics.store(this.head32, I32.BATCH_HOLDING, 0); // a new writer (a restart) starts outside a fast run
   }
 
   /** Counts items (audio: frames) lost upstream or here. The next committed item is flagged DISCONTINUITY. */
@@ -77,7 +80,12 @@ export abstract class RingWriterBase {
       const gapMs = gapUs / 1000;
       this.fastRun = now - this.lastCommitMs < gapMs ? this.fastRun + 1 : 0;
       this.lastCommitMs = now;
-      if (this.fastRun >= FAST_RUN && now - this.lastBatchMs < gapMs) return;
+      const mayHold = this.fastRun >= FAST_RUN;
+      if (mayHold !== this.mayHold) {
+        // Entering or leaving a fast run: say so (readers arm their tail timer by it), and wake them now.
+        this.mayHold = mayHold;
+        Atomics.store(this.head32, I32.BATCH_HOLDING, mayHold ? 1 : 0);
+      } else if (mayHold && now - this.lastBatchMs < gapMs) return;
       this.lastBatchMs = now;
     }
     Atomics.add(this.head32, I32.BATCH, 1);
@@ -103,6 +111,9 @@ export abstract class RingWriterBase {
 
   /** After a state change: wakes every reader, batching or not (never held). */
   protected wake(): void {
+    this.fastRun = 0; // a state change ends any fast run
+    this.mayHold = false;
+    Atomics.store(this.head32, I32.BATCH_HOLDING, 0);
     for (const word of [I32.NOTIFY, I32.BATCH]) {
       Atomics.add(this.head32, word, 1);
       Atomics.notify(this.head32, word);
