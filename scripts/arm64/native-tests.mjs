@@ -142,18 +142,21 @@ test('ALSA captures a raw file bit-exact through the file plugin', () => {
     writeFileSync(infile, pcm);
     const info = alsa.open(`senseflow_file:INFILE=${infile}`, 48000, channels, 's16le', 256, 1024);
     assert.equal(info.bytesPerFrame, bpf);
-    const mem = new Uint8Array(frames * bpf);
+    // The addon reads into shared memory (a ring) bound once with target(); a read passes offsets only.
+    const mem = new Uint8Array(new SharedArrayBuffer(frames * bpf));
     const out = new Float64Array(alsa.readOutSlots);
+    alsa.target(info.id, mem, out);
     alsa.start(info.id);
     let got = 0;
     for (let tries = 0; got < frames && tries < 1000; tries++) {
-      const rc = alsa.read(info.id, mem, got * bpf, Math.min(256, frames - got), 1000, out);
+      const n = Math.min(256, frames - got);
+      const rc = alsa.read(info.id, got * bpf, n, 1000, n);
       assert.ok(rc >= 0, `read returned ${rc}`);
       got += rc;
     }
     alsa.close(info.id);
     assert.equal(got, frames);
-    assert.deepEqual(mem, pcm.subarray(0, frames * bpf));
+    assert.deepEqual(new Uint8Array(mem), new Uint8Array(pcm.subarray(0, frames * bpf)));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

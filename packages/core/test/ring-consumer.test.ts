@@ -86,6 +86,19 @@ function scheduleWriter(sab: SharedArrayBuffer, timesMs: number[], holdMs: numbe
   });
 }
 
+/** Consumes until the ring closes, counting wake-ups, items and items out of order (each holds its index). */
+async function countBatches(c: RingConsumer): Promise<{ items: number; wakes: number; outOfOrder: number }> {
+  const n = { items: 0, wakes: 0, outOfOrder: 0 };
+  while (await c.wait()) {
+    n.wakes++;
+    for (let v = c.take(); v; v = c.take()) {
+      if (new Float64Array(v.data.buffer, v.data.byteOffset, 1)[0] !== n.items) n.outOfOrder++;
+      n.items++;
+    }
+  }
+  return n;
+}
+
 /** Takes items until `n` arrived, noting when each did (performance.now()). */
 async function arrivals(c: RingConsumer, n: number): Promise<number[]> {
   const at: number[] = [];
@@ -272,25 +285,12 @@ describe('RingConsumer', () => {
     const c = consumeFrames(sab, { maxDelayMs: 4 });
     const count = 2000;
     const writer = paceWriter(sab, count, 2000);
-    let expected = 0;
-    let wakes = 0;
-    let outOfOrder = 0;
-    const consumed = (async () => {
-      while (await c.wait()) {
-        wakes++;
-        for (let v = c.take(); v; v = c.take()) {
-          const i = new Float64Array(v.data.buffer, v.data.byteOffset, 1)[0];
-          if (i !== expected) outOfOrder++;
-          expected++;
-        }
-      }
-    })();
-    await within(Promise.all([writer, consumed]), 20_000, 'the 2 kHz stream');
-    expect(outOfOrder).toBe(0);
-    expect(expected).toBe(count);
+    const [, n] = await within(Promise.all([writer, countBatches(c)]), 20_000, 'the 2 kHz stream');
+    expect(n.outOfOrder).toBe(0);
+    expect(n.items).toBe(count);
     expect(c.drops()).toMatchObject({ overwritten: 0, ringFull: 0 });
     // Batched: well under one wake-up per item (at 2 kHz with a 4 ms window, ~8 items per wake-up).
-    expect(wakes).toBeLessThan(count / 2);
+    expect(n.wakes).toBeLessThan(count / 2);
   });
 
   it('default delay: a real 1 kHz writer wakes its reader once per batch (the writer holds every other wake-up back), nothing lost, in order', async () => {
@@ -298,24 +298,12 @@ describe('RingConsumer', () => {
     const c = consumeFrames(sab); // maxDelayMs 1.5: the ring's batch gap
     const count = 1000;
     const writer = paceWriter(sab, count, 1000);
-    let expected = 0;
-    let wakes = 0;
-    let outOfOrder = 0;
-    const consumed = (async () => {
-      while (await c.wait()) {
-        wakes++;
-        for (let v = c.take(); v; v = c.take()) {
-          if (new Float64Array(v.data.buffer, v.data.byteOffset, 1)[0] !== expected) outOfOrder++;
-          expected++;
-        }
-      }
-    })();
-    await within(Promise.all([writer, consumed]), 20_000, 'the 1 kHz stream');
-    expect(outOfOrder).toBe(0);
-    expect(expected).toBe(count);
+    const [, n] = await within(Promise.all([writer, countBatches(c)]), 20_000, 'the 1 kHz stream');
+    expect(n.outOfOrder).toBe(0);
+    expect(n.items).toBe(count);
     expect(c.drops()).toMatchObject({ overwritten: 0, ringFull: 0 });
     // A wake-up per commit would be ~1000; the writer's batches make it ~500 (fewer when we fall behind).
-    expect(wakes).toBeLessThan(count * 0.75);
+    expect(n.wakes).toBeLessThan(count * 0.75);
   });
 
   it('a fast stream that stops without a state change still delivers the wake-up the writer held back', async () => {
