@@ -26,6 +26,7 @@ import { InvalidOptionError, InvalidStateError } from '../errors.js';
 import { FrameRingReader, type FrameView } from './frame-ring.js';
 import { DEFAULT_BATCH_GAP_US, HEADER_BYTES, I32, RingKind, RingState, type DropCause } from './layout.js';
 import { SampleRingReader, type SampleArray, type SampleChunkView } from './sample-ring.js';
+import { wakeEveryReader } from './writer-base.js';
 
 export type RingItem = FrameView | SampleChunkView;
 
@@ -67,10 +68,7 @@ const immediate = () => new Promise<void>((r) => setImmediate(r));
 export function markRingClosed(sab: SharedArrayBuffer): void {
   const i32 = headerOf(sab);
   Atomics.store(i32, I32.STATE, RingState.closed);
-  for (const word of [I32.NOTIFY, I32.BATCH]) {
-    Atomics.add(i32, word, 1);
-    Atomics.notify(i32, word);
-  }
+  wakeEveryReader(i32);
 }
 
 
@@ -228,12 +226,12 @@ export class RingConsumer<T extends RingItem = RingItem> implements AsyncIterabl
         continue;
       }
       // Sleep until the writer commits (NOTIFY) or ends a batch (BATCH), or changes state; close()/abort
-      // wakes us too. A fast stream's writer holds BATCH back: should the stream stop right after it did,
-      // the tail timer delivers the held item.
+      // wakes us too.
       const w = Atomics.waitAsync(this.i32, this.word, seen, this.idleMs);
       if (!w.async) continue;
       (this.keepAlive ??= setInterval(() => {}, 2 ** 31 - 1)).ref();
-      // The writer says when it may hold BATCH back (a fast run); it says so on a commit that wakes us.
+      // While the writer says it may hold BATCH back (a fast run; it says so on a commit that wakes us), the
+      // tail timer delivers a held item should the stream pause right after it.
       if (this.word === I32.BATCH && !this.tailSpent && Atomics.load(this.i32, I32.BATCH_HOLDING) === 1) {
         if (this.tail) this.tail.refresh();
         else this.tail = setTimeout(this.tailWake, TAIL_MS).unref();

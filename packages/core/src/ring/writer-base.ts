@@ -7,6 +7,14 @@ export function readWriterDrops(i64: BigInt64Array): Record<WriterDropCauseName,
   return out;
 }
 
+/** Bumps and notifies both wake words: every reader, batching or not, wakes (a state change, a close). */
+export function wakeEveryReader(head32: Int32Array): void {
+  for (const word of [I32.NOTIFY, I32.BATCH]) {
+    Atomics.add(head32, word, 1);
+    Atomics.notify(head32, word);
+  }
+}
+
 /**
  * Commits in a row, each closer to the previous one than the batch gap, before the writer holds BATCH
  * wake-ups back: a stream has to be fast for a while, so two frames that happen to arrive together from a
@@ -114,9 +122,6 @@ export abstract class RingWriterBase {
     this.fastRun = 0; // a state change ends any fast run
     this.mayHold = false;
     Atomics.store(this.head32, I32.BATCH_HOLDING, 0);
-    for (const word of [I32.NOTIFY, I32.BATCH]) {
-      Atomics.add(this.head32, word, 1);
-      Atomics.notify(this.head32, word);
-    }
+    wakeEveryReader(this.head32);
   }
 }
