@@ -52,5 +52,11 @@ else
   rc=$?
   wait $p_out $p_err
 fi
+# Killed by a signal (rc > 128): what the kernel logged about it (the faulting program, address and the
+# library it was in), since there is no core dump to look at afterwards.
+if [ "$rc" -gt 128 ]; then
+  dmesg 2>/dev/null | grep -iE 'segfault|general protection|trap |invalid opcode|killed process' | tail -5 \
+    | sed 's/^/stage2: kernel log: /' >$ERR
+fi
 echo "$t_boot $t_ready $(now)" > $CTL/times
 echo $rc > $CTL/rc
