@@ -22,7 +22,10 @@
  * with the spectrum running minus the same source without it, default coalescing and per-hop; and per thread
  * (Linux: /proc/self/task/<tid>/schedstat): main, source worker, spectrum worker, Node's other threads.
  *
- * Usage: node bench/fft.bench.mjs [--quick] [--only live|fft] [--rounds N] [--json out.json]
+ * Then the same in steady state: the spectrum's cost per second after it settled (--settle, default 20 s),
+ * and its start-up separately (--coalesce MS: with that coalesceMs instead of the default).
+ *
+ * Usage: node bench/fft.bench.mjs [--quick] [--only live|steady|fft] [--rounds N] [--settle S] [--coalesce MS] [--json out.json]
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
@@ -33,9 +36,9 @@ import { join } from 'node:path';
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
 const jsonOut = args.includes('--json') ? args[args.indexOf('--json') + 1] : null;
-/** `--only live`: just the live spectrogram part; `--only fft`: just the throughput part. */
+/** `--only live`: just the live spectrogram parts; `--only steady`: just its steady state; `--only fft`: just the throughput part. */
 const only = args.includes('--only') ? args[args.indexOf('--only') + 1] : null;
-if (only !== null && only !== 'live' && only !== 'fft') throw new Error(`--only: expected one of live, fft but received '${only}'`);
+if (only !== null && !['live', 'steady', 'fft'].includes(only)) throw new Error(`--only: expected one of live, steady, fft but received '${only}'`);
 const SIZES = [1024, 4096, 65536];
 const ROUNDS = quick ? 3 : 7;
 const SECS = quick ? 0.2 : 0.4;
@@ -314,7 +317,7 @@ print(it / el)
   }
   console.log(`load average after the throughput rounds: ${load()}`);
 }
-if (only !== 'live') await throughputPart();
+if (only === null || only === 'fft') await throughputPart();
 
 // ---- live spectrogram CPU --------------------------------------------------------------------
 
@@ -433,7 +436,143 @@ async function liveCpu() {
   return out;
 }
 
-const cpu = only === 'fft' ? null : await liveCpu();
+/**
+ * The live spectrogram in steady state, apart from its start-up. The rounds above measure a spectrum started
+ * 2 s before its window, so each includes a new pool thread's start-up: V8 compiling the worker's code on
+ * its compiler threads and V8's memory reducer running full GCs ~8 s after an isolate starts. A spectrogram
+ * runs for minutes, so its cost per second is measured here after `--settle` seconds (default 20), and the
+ * start-up separately (CPU of the first `--settle` seconds above the steady rate). One source stays open;
+ * each round measures the spectrum started and settled, then the source alone again; the source alone is the
+ * mean of the windows before and after. The spectrum's cost = its
+ * worker's CPU + what the main thread and Node's other threads use above the source alone (the source's
+ * own thread does the same work either way and is left out, as above).
+ */
+async function steadyCpu() {
+  let openTone;
+  try {
+    ({ openTone } = await import('@senseflow/source-audio'));
+  } catch (e) {
+    console.error(`steady live CPU: skipped (${e.message.split('\n')[0]})`);
+    return null;
+  }
+  const settle = args.includes('--settle') ? Number(args[args.indexOf('--settle') + 1]) : quick ? 12 : 20;
+  const coalesceMs = args.includes('--coalesce') ? Number(args[args.indexOf('--coalesce') + 1]) : sinks.DEFAULT_COALESCE_MS;
+  const win = 10;
+  const nRounds = quick ? 2 : 4;
+  const wait = (s) => new Promise((r) => setTimeout(r, s * 1000));
+  const before = tidsNow();
+  const src = await openTone({ rate: 48000, channels: 2, frequency: 1000 });
+  const withSource = tidsNow();
+  const role = (tid) => (tid === String(process.pid) ? 'main' : !withSource.has(tid) ? 'spectrum' : !before.has(tid) ? 'source' : 'other');
+  /** % of one core per role over `secs`. */
+  const window = async (secs) => {
+    const a = threadCpuNs();
+    const t0 = performance.now();
+    await wait(secs);
+    const b = threadCpuNs();
+    const wall = (performance.now() - t0) / 1000;
+    const r = { main: 0, source: 0, spectrum: 0, other: 0 };
+    for (const [tid, ns] of b) if (a.has(tid)) r[role(tid)] += (100 * (ns - a.get(tid))) / 1e9 / wall;
+    return r;
+  };
+  const costOf = (on, alone) => on.spectrum + (on.main - alone.main) + (on.other - alone.other);
+  await wait(settle); // the source's own start-up (its worker's JIT and memory-reducer GCs) is not the spectrum's
+  const rows = [];
+  let aloneBefore = await window(win);
+  for (let i = 0; i < nRounds; i++) {
+    const stream = sinks.spectrum(src, { size: 4096, coalesceMs });
+    await stream.ready;
+    let frames = 0;
+    stream.frames$.subscribe(() => frames++);
+    const first = await window(settle);
+    const s0 = stream.stats();
+    const f0 = frames;
+    const on = await window(win);
+    const s1 = stream.stats();
+    await stream.close();
+    await sinks.closeSpectrumPool(); // the next round starts a new pool thread: its start-up is measured again
+    await wait(5);
+    // The source alone before and after, averaged: a drift of its cost over the round cancels out.
+    const aloneAfter = await window(win);
+    const alone = Object.fromEntries(Object.keys(on).map((k) => [k, (aloneBefore[k] + aloneAfter[k]) / 2]));
+    aloneBefore = aloneAfter;
+    const steady = costOf(on, alone);
+    rows.push({
+      alone,
+      on,
+      steady,
+      startupMs: ((costOf(first, alone) - steady) / 100) * settle * 1000,
+      wakesPerSec: (s1.wakes - s0.wakes) / win,
+      framesPerSec: (frames - f0) / win,
+    });
+  }
+  await src.close();
+  const md = (f) => median(rows.map(f));
+  console.log(`\nLive spectrogram in steady state (coalesceMs ${coalesceMs}${coalesceMs === sinks.DEFAULT_COALESCE_MS ? ', the default' : ''}), after ${settle} s; ${nRounds} rounds of ${win} s with the source alone, then with the spectrum:`);
+  console.log(`  spectrum's cost ${md((r) => r.steady).toFixed(2)} % of a core (rounds: ${rows.map((r) => r.steady.toFixed(2)).join(', ')}; goal ≤ 1 %) = spectrum worker ${md((r) => r.on.spectrum).toFixed(2)} %, main +${md((r) => r.on.main - r.alone.main).toFixed(2)} %, Node's other threads +${md((r) => r.on.other - r.alone.other).toFixed(2)} %`);
+  console.log(`  ${md((r) => r.wakesPerSec).toFixed(1)} worker wake-ups/s, ${md((r) => r.framesPerSec).toFixed(1)} frames/s delivered; source worker alone ${md((r) => r.alone.source).toFixed(2)} %, with the spectrum ${md((r) => r.on.source).toFixed(2)} %`);
+  console.log(`  start-up (a new spectrum and pool thread: JIT, V8's memory reducer): ${md((r) => r.startupMs).toFixed(0)} ms of CPU over its first ${settle} s above the steady rate (rounds: ${rows.map((r) => r.startupMs.toFixed(0)).join(', ')})`);
+  const floor = await wakeFloor((1000 * 2 * 2048) / 48000);
+  console.log(`  context: an idle worker thread waking every ${floor.periodMs.toFixed(0)} ms and doing nothing costs ${floor.waitAsyncUs.toFixed(0)} µs of CPU per wake-up with Atomics.waitAsync, ${floor.waitUs.toFixed(0)} µs with Atomics.wait; the FFT pass of one stereo hop (ringJob.run) takes ${floor.hotUs.toFixed(1)} µs back to back and ${floor.coldUs.toFixed(1)} µs (median) once every 40 ms`);
+  return { coalesceMs, settleSeconds: settle, windowSeconds: win, wakeFloor: floor, spectrumPct: md((r) => r.steady), startupCpuMs: md((r) => r.startupMs), rounds: rows };
+}
+
+/**
+ * What a spectrum wake-up costs at the least on this machine: a worker thread that sleeps `periodMs` and does
+ * nothing (CPU per wake-up from its schedstat), and the native FFT pass of one stereo hop, back to back
+ * (warm caches) and once every 40 ms (as a live spectrum runs it).
+ */
+async function wakeFloor(periodMs) {
+  const { Worker } = await import('node:worker_threads');
+  const code = `
+    const { workerData, parentPort } = require('node:worker_threads');
+    const { readFileSync } = require('node:fs');
+    const cpu = () => Number(readFileSync('/proc/thread-self/schedstat', 'utf8').split(' ')[0]);
+    const i32 = new Int32Array(new SharedArrayBuffer(4));
+    const keep = setInterval(() => {}, 1e9); // a pending waitAsync does not keep a worker alive
+    (async () => {
+      const n = 40;
+      const c0 = cpu();
+      for (let i = 0; i < n; i++) {
+        if (workerData.sync) Atomics.wait(i32, 0, 0, workerData.ms);
+        else await Atomics.waitAsync(i32, 0, 0, workerData.ms).value;
+      }
+      parentPort.postMessage((cpu() - c0) / n / 1000);
+      clearInterval(keep);
+    })();`;
+  const perWake = async (sync) => {
+    const w = new Worker(code, { eval: true, workerData: { ms: periodMs, sync } });
+    const us = await new Promise((resolve, reject) => {
+      w.once('message', resolve);
+      w.once('error', reject);
+    });
+    await w.terminate();
+    return us;
+  };
+  const waitAsyncUs = median([await perWake(false), await perWake(false)]);
+  const waitUs = median([await perWake(true), await perWake(true)]);
+  const cap = 48000 * 2;
+  const samples = new Int16Array(new SharedArrayBuffer(cap * 2 * 2));
+  for (let i = 0; i < samples.length; i++) samples[i] = Math.round(10000 * Math.sin(i * 0.01));
+  const job = sinks.fftEngine({}).plan(4096).ringJob({ samples, capacityFrames: cap, channels: 2, chans: Int32Array.from([0, 1]), hop: 2048 }, { window: new Float32Array(4096).fill(1), kind: 'db', gain: 1e-4, edgeGain: 5e-5, floorDb: -120 });
+  const out = new Float32Array(2 * 2049);
+  const hot = 2000;
+  for (let i = 0; i < hot; i++) job.run((i * 2048) % cap, 1, out);
+  let t0 = process.hrtime.bigint();
+  for (let i = 0; i < hot; i++) job.run((i * 2048) % cap, 1, out);
+  const hotUs = Number(process.hrtime.bigint() - t0) / hot / 1000;
+  const cold = [];
+  for (let i = 0; i < 50; i++) {
+    await new Promise((r) => setTimeout(r, 40));
+    t0 = process.hrtime.bigint();
+    job.run((i * 2048) % cap, 1, out);
+    cold.push(Number(process.hrtime.bigint() - t0) / 1000);
+  }
+  return { periodMs, waitAsyncUs, waitUs, hotUs, coldUs: median(cold) };
+}
+
+const cpu = only === 'fft' || only === 'steady' ? null : await liveCpu();
+const steady = only === 'fft' ? null : await steadyCpu();
 await sinks.closeSpectrumPool();
 console.log(`load average after: ${load()}`);
-if (jsonOut) writeFileSync(jsonOut, JSON.stringify({ date: new Date().toISOString(), loadBefore: load0, loadAfter: load(), sizes: SIZES, transformsPerCpuSecond: samples, ratioToFftwC: ratios, liveCpu: cpu }, null, 2));
+if (jsonOut) writeFileSync(jsonOut, JSON.stringify({ date: new Date().toISOString(), loadBefore: load0, loadAfter: load(), sizes: SIZES, transformsPerCpuSecond: samples, ratioToFftwC: ratios, liveCpu: cpu, steadyLiveCpu: steady }, null, 2));
