@@ -55,9 +55,10 @@ export interface ResolvedSpectrumOptions {
 }
 
 /**
- * Default `coalesceMs`: a display refreshes at 20–60 Hz, so 50 ms of added latency is invisible there, and
- * it caps the worker at ~20 wake-ups a second (a wake-up costs 100–300 µs of CPU on a loaded VM; see
- * docs/spectrum.md and bench/fft.bench.mjs).
+ * Default `coalesceMs`: a display refreshes at 20–60 Hz, so 50 ms of added latency is small there. At N = 4096,
+ * hop 2048, 48 kHz it makes one worker wake-up per two hops (~12 a second; a wake-up costs several hundred µs
+ * of CPU on a VM). 100 ms would make it one per three hops, for ~0.3 % of a core less (docs/spectrum.md,
+ * `bench/fft.bench.mjs --only steady`).
  */
 export const DEFAULT_COALESCE_MS = 50;
 
