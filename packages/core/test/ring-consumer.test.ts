@@ -22,6 +22,7 @@ import {
   markRingClosed,
   openSource,
   type RecordItem,
+  type RingConsumerOptions,
 } from '@senseflow/core';
 
 const CORE = pathToFileURL(createRequire(import.meta.url).resolve('@senseflow/core')).href;
@@ -104,6 +105,37 @@ async function arrivals(c: RingConsumer, n: number): Promise<number[]> {
   const at: number[] = [];
   while (at.length < n && (await c.wait())) for (let v = c.take(); v; v = c.take()) at.push(performance.now());
   return at;
+}
+
+/**
+ * A writer thread commits `hz` items at `hz` items a second into a new ring (4096 slots: 2 s of slack at
+ * 2 kHz, a loaded machine stalls us); a consumer with `opts` counts them and its wake-ups. Checks that every
+ * item arrived, in order, none lost.
+ */
+async function oneSecondAt(hz: number, opts: RingConsumerOptions) {
+  const sab = createFrameRing({ slots: 4096, slotBytes: 8 });
+  const c = consumeFrames(sab, opts);
+  const [, n] = await within(Promise.all([paceWriter(sab, hz, hz), countBatches(c)]), 20_000, `the ${hz} Hz stream`);
+  expect(n.outOfOrder).toBe(0);
+  expect(n.items).toBe(hz);
+  expect(c.drops()).toMatchObject({ overwritten: 0, ringFull: 0 });
+  return n;
+}
+
+/**
+ * A writer thread commits at `timesMs` into a new ring and keeps it open `holdMs` more; returns when each
+ * item reached a consumer on this thread, failing unless all arrive within `withinMs`.
+ */
+async function arrivalsOf(timesMs: number[], holdMs: number, withinMs: number, what: string): Promise<number[]> {
+  const sab = createFrameRing({ slots: 256, slotBytes: 8 });
+  const c = consumeFrames(sab);
+  const writer = scheduleWriter(sab, timesMs, holdMs);
+  try {
+    return await within(arrivals(c, timesMs.length), withinMs, what);
+  } finally {
+    c.close();
+    await writer;
+  }
 }
 
 const within = <T>(p: Promise<T>, ms: number, what: string) =>
@@ -281,65 +313,38 @@ describe('RingConsumer', () => {
   });
 
   it('batched delivery from a real 2 kHz writer thread loses nothing, keeps order, and wakes per batch', async () => {
-    const sab = createFrameRing({ slots: 4096, slotBytes: 8 }); // 2 s of slack: a loaded machine stalls us
-    const c = consumeFrames(sab, { maxDelayMs: 4 });
     const count = 2000;
-    const writer = paceWriter(sab, count, 2000);
-    const [, n] = await within(Promise.all([writer, countBatches(c)]), 20_000, 'the 2 kHz stream');
-    expect(n.outOfOrder).toBe(0);
-    expect(n.items).toBe(count);
-    expect(c.drops()).toMatchObject({ overwritten: 0, ringFull: 0 });
+    const n = await oneSecondAt(count, { maxDelayMs: 4 });
     // Batched: well under one wake-up per item (at 2 kHz with a 4 ms window, ~8 items per wake-up).
     expect(n.wakes).toBeLessThan(count / 2);
   });
 
   it('default delay: a real 1 kHz writer wakes its reader once per batch (the writer holds every other wake-up back), nothing lost, in order', async () => {
-    const sab = createFrameRing({ slots: 4096, slotBytes: 8 });
-    const c = consumeFrames(sab); // maxDelayMs 1.5: the ring's batch gap
     const count = 1000;
-    const writer = paceWriter(sab, count, 1000);
-    const [, n] = await within(Promise.all([writer, countBatches(c)]), 20_000, 'the 1 kHz stream');
-    expect(n.outOfOrder).toBe(0);
-    expect(n.items).toBe(count);
-    expect(c.drops()).toMatchObject({ overwritten: 0, ringFull: 0 });
+    const n = await oneSecondAt(count, {}); // maxDelayMs 1.5: the ring's batch gap
     // A wake-up per commit would be ~1000; the writer's batches make it ~500 (fewer when we fall behind).
     expect(n.wakes).toBeLessThan(count * 0.75);
   });
 
   it('a fast stream that stops without a state change still delivers the wake-up the writer held back', async () => {
-    const sab = createFrameRing({ slots: 256, slotBytes: 8 });
-    const c = consumeFrames(sab);
     // 41 commits 0.25 ms apart (a fast stream: the writer holds wake-ups back), then 5 s of silence.
-    const writer = scheduleWriter(sab, Array.from({ length: 41 }, (_, i) => i * 0.25), 5000);
     // Without the reader's own timer the last items would wait for the close, 5 s later.
-    const at = await within(arrivals(c, 41), 2500, 'the items of a stream that stopped');
+    const at = await arrivalsOf(Array.from({ length: 41 }, (_, i) => i * 0.25), 5000, 2500, 'the items of a stream that stopped');
     expect(at).toHaveLength(41);
-    c.close();
-    await writer;
   });
 
   it('a burst committed back to back, then silence: the reader gets every item, not just the ones before the writer held back', async () => {
-    const sab = createFrameRing({ slots: 256, slotBytes: 8 });
-    const c = consumeFrames(sab);
     // 30 commits with no pause (a replay at full speed): the reader wakes once or twice for all of them and
     // cannot tell from its own wake-ups that the writer went into a fast run; the writer's BATCH_HOLDING says so.
-    const writer = scheduleWriter(sab, Array.from({ length: 30 }, () => 0), 5000);
-    const at = await within(arrivals(c, 30), 2500, 'the items of a burst');
+    const at = await arrivalsOf(Array.from({ length: 30 }, () => 0), 5000, 2500, 'the items of a burst');
     expect(at).toHaveLength(30);
-    c.close();
-    await writer;
   });
 
   it('two items a slow stream commits together wake the reader at once (the writer holds back only in a fast run)', async () => {
-    const sab = createFrameRing({ slots: 256, slotBytes: 8 });
-    const c = consumeFrames(sab);
     // Pairs 1 ms apart (within the batch gap) every 300 ms: a held-back second item would only come with the next pair.
     const pairs = 4;
     const times = Array.from({ length: pairs }, (_, i) => [i * 300, i * 300 + 1]).flat();
-    const writer = scheduleWriter(sab, times, 300);
-    const at = await within(arrivals(c, pairs * 2), 10_000, 'the pairs');
+    const at = await arrivalsOf(times, 300, 10_000, 'the pairs');
     for (let i = 0; i < pairs; i++) expect(at[2 * i + 1] - at[2 * i], `pair ${i}: second item after the first`).toBeLessThan(150);
-    c.close();
-    await writer;
   });
 });
