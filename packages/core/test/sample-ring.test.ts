@@ -165,6 +165,46 @@ describe('sample ring', () => {
     );
   });
 
+  it('read(n) never comes up short while a writer thread commits between its loads (an empty block with no capture time, seen in CI)', async () => {
+    // The ring holds far more than n and the writer reserves 512 frames at a time, so every read must return
+    // the newest n frames and a capture time. Bounded: 400 000 reads or 3 s, whichever comes first.
+    const cap = 8192;
+    const n = 256;
+    const sab = createSampleRing({ channels: 2, rate: 48000, format: 's16le', capacityFrames: cap, chunks: 64 });
+    const stop = new Int32Array(new SharedArrayBuffer(4));
+    const w = new Worker(
+      `const { workerData, parentPort } = require('node:worker_threads');
+       import(workerData.core).then((core) => {
+         const w = new core.SampleRingWriter(workerData.sab);
+         const stop = new Int32Array(workerData.stop);
+         parentPort.postMessage('writing');
+         while (Atomics.load(stop, 0) === 0) {
+           const r = w.reserve(512);
+           w.commit(r.frames, BigInt(Number(r.startFrame) + 1));
+         }
+         parentPort.postMessage('done');
+       });`,
+      { eval: true, workerData: { core: CORE, sab, stop: stop.buffer } },
+    );
+    const done = new Promise((res, rej) => (w.on('message', (m) => m === 'done' && res(m)), w.once('error', rej)));
+    const r = new SampleRingReader(sab);
+    while (r.framesWritten() < BigInt(cap)) await new Promise((res) => setTimeout(res, 1));
+    const into = new Int16Array(n * 2);
+    let reads = 0;
+    const short: number[] = [];
+    const until = Date.now() + 3000;
+    while (reads < 400_000 && Date.now() < until) {
+      for (let k = 0; k < 1000; k++, reads++) {
+        const b = r.read(n, into);
+        if (b.frames !== n || b.captureNs === null) short.push(b.frames);
+      }
+    }
+    Atomics.store(stop, 0, 1);
+    await done;
+    expect(reads).toBeGreaterThan(1000);
+    expect(short, `${short.length} of ${reads} reads came up short (frames: ${short.slice(0, 8).join(', ')}…)`).toEqual([]);
+  });
+
   it('read(n) against a real writer thread lapping a small ring: every block is consistent or an OverrunError', async () => {
     const cap = 256;
     const sab = createSampleRing({ channels: 2, rate: 48000, format: 's16le', capacityFrames: cap, chunks: 256 });

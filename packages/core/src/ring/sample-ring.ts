@@ -171,9 +171,12 @@ export class SampleRingViews {
       } else hi = mid - 1n;
     }
     if (found < 0n) return null;
+    // Seqlock read (as chunkAt): the record is found's before and after its fields are read.
+    const seqAt = this.chunk64(found, ChunkI64.SEQ);
+    if (Atomics.load(this.c64, seqAt) !== found) return null;
     const start = this.c64[this.chunk64(found, ChunkI64.START_FRAME)];
     const cap = this.c64[this.chunk64(found, ChunkI64.CAPTURE_NS)];
-    if (this.c64[this.chunk64(found, ChunkI64.SEQ)] !== found) return null;
+    if (Atomics.load(this.c64, seqAt) !== found) return null;
     return cap + ((frame - start) * 1_000_000_000n) / BigInt(this.rate);
   }
 }
@@ -408,7 +411,7 @@ export class SampleRingReader {
     const { g } = this.v;
     if (!Number.isInteger(n) || n < 1 || n > g.capacityFrames)
       throw new InvalidOptionError('n', `an integer from 1 to ${g.capacityFrames} (the ring capacity in frames)`, n);
-    return this.copyRange(() => this.v.framesWritten() - BigInt(n), n, into);
+    return this.copyRange((written) => written - BigInt(n), n, into);
   }
 
   /**
@@ -426,25 +429,31 @@ export class SampleRingReader {
     return this.v.frameAt(ns);
   }
 
-  private copyRange(startOf: () => bigint, n: number, into?: SampleArray): SampleBlock {
+  /** `startOf` gets the frames-written count the attempt clips to: one load, so a commit between two loads cannot leave the window empty. */
+  private copyRange(startOf: (written: bigint) => bigint, n: number, into?: SampleArray): SampleBlock {
     const { channels } = this.v;
     if (into && into.length < n * channels)
       throw new InvalidOptionError('into', `a ${this.v.samples.constructor.name} of at least ${n * channels} samples (n × channels)`, `${into.length} samples`);
     const out = into ?? this.alloc(n * channels);
     for (let attempt = 0; attempt < READ_ATTEMPTS; attempt++) {
-      const written = this.v.framesWritten();
-      let start = startOf();
+      // validFrom before written: then validFrom ≤ written, so a writer that ran on between the two loads
+      // cannot push the window past the written count and leave it empty.
       const validFrom = this.v.validFrom();
+      const written = this.v.framesWritten();
+      let start = startOf(written);
       if (start < validFrom) start = validFrom;
       let end = start + BigInt(n);
       if (end > written) end = written;
       const frames = end > start ? Number(end - start) : 0;
       this.copyOut(start, frames, out);
+      // The capture time is looked up before the check too: a writer that lapped the chunk records of `start`
+      // lapped its samples (the records cover the ring), so a block never leaves without its time.
+      const captureNs = frames ? this.v.captureNsOf(start) : null;
       // Verified after the copy: torn if the writer reserved past our start meanwhile. Then retry (the writer
       // is never blocked); data that failed the check is never returned.
       if (start >= this.v.validFrom()) {
         const data = out.length === frames * channels ? out : (out.subarray(0, frames * channels) as SampleArray);
-        return { data, frames, startFrame: start, captureNs: frames ? this.v.captureNsOf(start) : null };
+        return { data, frames, startFrame: start, captureNs };
       }
     }
     throw new OverrunError(`the writer overwrote the samples on each of ${READ_ATTEMPTS} read attempts (ring of ${this.v.g.capacityFrames} frames, n = ${n}): read fewer frames or use a larger ring`, {
