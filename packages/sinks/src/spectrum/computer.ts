@@ -126,6 +126,8 @@ export class SpectrumComputer {
       }
       const views = this.viewsOf(slot);
       this.job.run(Number(start % cap), 1, views.mags);
+      // Looked up before the check (as SampleRingReader.read): the records of verified samples are intact.
+      let captureNs = v.captureNsOf(start);
       if (start < v.validFrom()) {
         // Overwritten while we read it (seqlock-style check after the read): discard, never publish torn data.
         this.writer.abort(slot);
@@ -135,7 +137,6 @@ export class SpectrumComputer {
       }
       views.head[PayloadI64.SEQ] = this.nextHop;
       views.head[PayloadI64.START_FRAME] = start;
-      let captureNs = v.captureNsOf(start);
       if (captureNs === null) {
         captureNs = this.extrapolate(start);
         slot.flags |= ItemFlags.TIMESTAMP_FALLBACK;
