@@ -3,8 +3,9 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 
-const run = async (file: string, ...args: string[]) =>
-  (await promisify(execFile)(process.execPath, [new URL(`../${file}`, import.meta.url).pathname, ...args], { timeout: 60_000 })).stdout;
+const runWith = async (env: Record<string, string>, file: string, ...args: string[]) =>
+  (await promisify(execFile)(process.execPath, [new URL(`../${file}`, import.meta.url).pathname, ...args], { timeout: 60_000, env: { ...process.env, ...env } })).stdout;
+const run = (file: string, ...args: string[]) => runWith({}, file, ...args);
 
 describe('examples', () => {
   it('custom-sensor: a third-party plugin opens by file URL and streams records', async () => {
@@ -46,5 +47,21 @@ describe('examples', () => {
     expect(out).toMatch(/audio: \[/);
     expect(out).toMatch(/read\(\): frame seq \d+ \(640x480\), 4800 audio frames/);
     expect(Number(/aligned tuples: (\d+)/.exec(out)![1])).toBeGreaterThan(10);
+  });
+
+  it('spectrogram: a missing microphone falls back to the tone, says why, and every hop is delivered with its peak at 440 Hz', async () => {
+    const out = await runWith({ SENSEFLOW_MIC: 'hw:99,0' }, 'spectrogram.mjs', '2');
+    expect(out).toMatch(/microphone: ALSA device 'hw:99,0' not found .* — using a 440 Hz tone/);
+    // 4096-frame windows at 48 kHz: a bin is 11.7 Hz wide, so the peak is the bin nearest 440 Hz.
+    const loudest = [...out.matchAll(/ch(\d) ([\d.]+) Hz/g)].map((m) => Number(m[2]));
+    expect(loudest.length).toBeGreaterThanOrEqual(2);
+    for (const hz of loudest) expect(Math.abs(hz - 440)).toBeLessThan(11.7);
+    const [, delivered, computed, lost, overwritten] = /frames delivered: (\d+), computed (\d+), lost (\d+), overwritten (\d+)/.exec(out)!.map(Number);
+    expect(computed).toBeGreaterThan(20); // 2 s at 23.4 hops a second, less the start
+    expect(delivered).toBe(computed);
+    expect(lost + overwritten).toBe(0);
+    // Batched: fewer worker wake-ups than hops.
+    const [, wakes, hops] = /worker: (\d+) wake-ups for (\d+) hops/.exec(out)!.map(Number);
+    expect(wakes).toBeLessThan(hops);
   });
 });
