@@ -23,9 +23,10 @@
  * (Linux: /proc/self/task/<tid>/schedstat): main, source worker, spectrum worker, Node's other threads.
  *
  * Then the same in steady state: the spectrum's cost per second after it settled (--settle, default 20 s),
- * and its start-up separately (--coalesce MS: with that coalesceMs instead of the default).
+ * and its start-up separately (--coalesce MS[,MS…]: with those coalesceMs values instead of the default,
+ * alternating within each round).
  *
- * Usage: node bench/fft.bench.mjs [--quick] [--only live|steady|fft] [--rounds N] [--settle S] [--coalesce MS] [--json out.json]
+ * Usage: node bench/fft.bench.mjs [--quick] [--only live|steady|fft] [--rounds N] [--settle S] [--coalesce MS[,MS…]] [--json out.json]
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
@@ -456,7 +457,8 @@ async function steadyCpu() {
     return null;
   }
   const settle = args.includes('--settle') ? Number(args[args.indexOf('--settle') + 1]) : quick ? 12 : 20;
-  const coalesceMs = args.includes('--coalesce') ? Number(args[args.indexOf('--coalesce') + 1]) : sinks.DEFAULT_COALESCE_MS;
+  // --coalesce 50,100: each round measures every value in turn, so the settings compare in the same run.
+  const values = args.includes('--coalesce') ? args[args.indexOf('--coalesce') + 1].split(',').map(Number) : [sinks.DEFAULT_COALESCE_MS];
   const win = 10;
   const nRounds = quick ? 2 : 4;
   const wait = (s) => new Promise((r) => setTimeout(r, s * 1000));
@@ -477,44 +479,50 @@ async function steadyCpu() {
   };
   const costOf = (on, alone) => on.spectrum + (on.main - alone.main) + (on.other - alone.other);
   await wait(settle); // the source's own start-up (its worker's JIT and memory-reducer GCs) is not the spectrum's
-  const rows = [];
+  const rowsOf = new Map(values.map((v) => [v, []]));
   let aloneBefore = await window(win);
   for (let i = 0; i < nRounds; i++) {
-    const stream = sinks.spectrum(src, { size: 4096, coalesceMs });
-    await stream.ready;
-    let frames = 0;
-    stream.frames$.subscribe(() => frames++);
-    const first = await window(settle);
-    const s0 = stream.stats();
-    const f0 = frames;
-    const on = await window(win);
-    const s1 = stream.stats();
-    await stream.close();
-    await sinks.closeSpectrumPool(); // the next round starts a new pool thread: its start-up is measured again
-    await wait(5);
-    // The source alone before and after, averaged: a drift of its cost over the round cancels out.
-    const aloneAfter = await window(win);
-    const alone = Object.fromEntries(Object.keys(on).map((k) => [k, (aloneBefore[k] + aloneAfter[k]) / 2]));
-    aloneBefore = aloneAfter;
-    const steady = costOf(on, alone);
-    rows.push({
-      alone,
-      on,
-      steady,
-      startupMs: ((costOf(first, alone) - steady) / 100) * settle * 1000,
-      wakesPerSec: (s1.wakes - s0.wakes) / win,
-      framesPerSec: (frames - f0) / win,
-    });
+    for (const coalesceMs of values) {
+      const stream = sinks.spectrum(src, { size: 4096, coalesceMs });
+      await stream.ready;
+      let frames = 0;
+      stream.frames$.subscribe(() => frames++);
+      const first = await window(settle);
+      const s0 = stream.stats();
+      const f0 = frames;
+      const on = await window(win);
+      const s1 = stream.stats();
+      await stream.close();
+      await sinks.closeSpectrumPool(); // the next round starts a new pool thread: its start-up is measured again
+      await wait(5);
+      // The source alone before and after, averaged: a drift of its cost over the round cancels out.
+      const aloneAfter = await window(win);
+      const alone = Object.fromEntries(Object.keys(on).map((k) => [k, (aloneBefore[k] + aloneAfter[k]) / 2]));
+      aloneBefore = aloneAfter;
+      const steady = costOf(on, alone);
+      rowsOf.get(coalesceMs).push({
+        alone,
+        on,
+        steady,
+        startupMs: ((costOf(first, alone) - steady) / 100) * settle * 1000,
+        wakesPerSec: (s1.wakes - s0.wakes) / win,
+        framesPerSec: (frames - f0) / win,
+      });
+    }
   }
   await src.close();
-  const md = (f) => median(rows.map(f));
-  console.log(`\nLive spectrogram in steady state (coalesceMs ${coalesceMs}${coalesceMs === sinks.DEFAULT_COALESCE_MS ? ', the default' : ''}), after ${settle} s; ${nRounds} rounds of ${win} s with the source alone, then with the spectrum:`);
-  console.log(`  spectrum's cost ${md((r) => r.steady).toFixed(2)} % of a core (rounds: ${rows.map((r) => r.steady.toFixed(2)).join(', ')}; goal ≤ 1 %) = spectrum worker ${md((r) => r.on.spectrum).toFixed(2)} %, main +${md((r) => r.on.main - r.alone.main).toFixed(2)} %, Node's other threads +${md((r) => r.on.other - r.alone.other).toFixed(2)} %`);
-  console.log(`  ${md((r) => r.wakesPerSec).toFixed(1)} worker wake-ups/s, ${md((r) => r.framesPerSec).toFixed(1)} frames/s delivered; source worker alone ${md((r) => r.alone.source).toFixed(2)} %, with the spectrum ${md((r) => r.on.source).toFixed(2)} %`);
-  console.log(`  start-up (a new spectrum and pool thread: JIT, V8's memory reducer): ${md((r) => r.startupMs).toFixed(0)} ms of CPU over its first ${settle} s above the steady rate (rounds: ${rows.map((r) => r.startupMs.toFixed(0)).join(', ')})`);
   const floor = await wakeFloor((1000 * 2 * 2048) / 48000);
+  const results = [];
+  for (const [coalesceMs, rows] of rowsOf) {
+    const md = (f) => median(rows.map(f));
+    console.log(`\nLive spectrogram in steady state (coalesceMs ${coalesceMs}${coalesceMs === sinks.DEFAULT_COALESCE_MS ? ', the default' : ''}), after ${settle} s; ${nRounds} rounds of ${win} s with the source alone, then with the spectrum${values.length > 1 ? ` (alternating with coalesceMs ${values.filter((v) => v !== coalesceMs).join(', ')})` : ''}:`);
+    console.log(`  spectrum's cost ${md((r) => r.steady).toFixed(2)} % of a core (rounds: ${rows.map((r) => r.steady.toFixed(2)).join(', ')}; goal ≤ 1 %) = spectrum worker ${md((r) => r.on.spectrum).toFixed(2)} %, main +${md((r) => r.on.main - r.alone.main).toFixed(2)} %, Node's other threads +${md((r) => r.on.other - r.alone.other).toFixed(2)} %`);
+    console.log(`  ${md((r) => r.wakesPerSec).toFixed(1)} worker wake-ups/s, ${md((r) => r.framesPerSec).toFixed(1)} frames/s delivered; source worker alone ${md((r) => r.alone.source).toFixed(2)} %, with the spectrum ${md((r) => r.on.source).toFixed(2)} %`);
+    console.log(`  start-up (a new spectrum and pool thread: JIT, V8's memory reducer): ${md((r) => r.startupMs).toFixed(0)} ms of CPU over its first ${settle} s above the steady rate (rounds: ${rows.map((r) => r.startupMs.toFixed(0)).join(', ')})`);
+    results.push({ coalesceMs, spectrumPct: md((r) => r.steady), startupCpuMs: md((r) => r.startupMs), rounds: rows });
+  }
   console.log(`  context: an idle worker thread waking every ${floor.periodMs.toFixed(0)} ms and doing nothing costs ${floor.waitAsyncUs.toFixed(0)} µs of CPU per wake-up with Atomics.waitAsync, ${floor.waitUs.toFixed(0)} µs with Atomics.wait; the FFT pass of one stereo hop (ringJob.run) takes ${floor.hotUs.toFixed(1)} µs back to back and ${floor.coldUs.toFixed(1)} µs (median) once every 40 ms`);
-  return { coalesceMs, settleSeconds: settle, windowSeconds: win, wakeFloor: floor, spectrumPct: md((r) => r.steady), startupCpuMs: md((r) => r.startupMs), rounds: rows };
+  return { settleSeconds: settle, windowSeconds: win, wakeFloor: floor, byCoalesceMs: results };
 }
 
 /**

@@ -57,8 +57,8 @@ export interface ResolvedSpectrumOptions {
 /**
  * Default `coalesceMs`: a display refreshes at 20–60 Hz, so 50 ms of added latency is small there. At N = 4096,
  * hop 2048, 48 kHz it makes one worker wake-up per two hops (~12 a second; a wake-up costs several hundred µs
- * of CPU on a VM). 100 ms would make it one per three hops, for ~0.3 % of a core less (docs/spectrum.md,
- * `bench/fft.bench.mjs --only steady`).
+ * of CPU on a VM: 0.61–1.11 % of a core in all). 100 ms would make it one per three hops, 0.15–0.33 % of a
+ * core less (docs/spectrum.md, `bench/fft.bench.mjs --only steady --coalesce 50,100`).
  */
 export const DEFAULT_COALESCE_MS = 50;
 
