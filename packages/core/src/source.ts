@@ -322,7 +322,8 @@ export class Source<I extends SourceItem = SourceItem> implements AsyncDisposabl
 
   /**
    * Audio: the newest `n` frames (interleaved, copied out and verified untorn) with the capture time of
-   * the first. Pass `into` to reuse a buffer of `n × channels` samples. Throws OverrunError if the writer
+   * the first — fewer only before `n` were written, or when `n` and the frames the writer is filling exceed
+   * the ring. Pass `into` to reuse a buffer of `n × channels` samples. Throws OverrunError if the writer
    * tore every copy attempt (never returns torn samples).
    */
   read(n: number, into?: SampleArray): SampleBlock {

@@ -346,7 +346,8 @@ export interface SampleBlock {
  * A reader of a sample ring, usable in any thread that has the SharedArrayBuffer.
  *
  * Guarantees:
- * - `read(n)` returns the newest `n` frames (fewer only if fewer were ever written), copied out and
+ * - `read(n)` returns the newest `n` frames and the first one's capture time (fewer frames only if fewer
+ *   were ever written, or if `n` and the writer's open reservation exceed the ring), copied out and
  *   verified untouched by the writer after the copy. A torn copy is retried; after 8 torn attempts it throws
  *   {@link OverrunError} — unverified samples are never returned.
  * - `next()` returns chunks in order; chunks lapped by the writer are skipped and their frames counted in
