@@ -196,12 +196,19 @@ const sfSi = makeSampler(fieldsSi, 0);
 const N = QUICK ? 4000 : 20000;
 results.perSample.push(await perSample(`senseflow sampler: all ${sfAll.names.length} fields, defaults (each file re-read at most every 10 ms)`, () => sfAll.sample(), N, true));
 results.perSample.push(await perSample(`senseflow sampler: all ${sfAllEvery.names.length} fields, every file re-read every sample`, () => sfAllEvery.sample(), N, true));
-// The kernel's share: pread of the same files with no parsing (what no parser can go below).
-const rawFiles = ['/proc/stat', '/proc/meminfo', '/proc/loadavg', '/proc/self/stat', '/proc/net/dev', '/proc/diskstats'].map((p) => new ProcFile(p));
+// The kernel's share: pread of the files the sampler reads, with no parsing (what no parser can go below).
+// Disks: each default disk's /sys/class/block/<name>/stat, against /proc/diskstats (every block device).
+const disks = sfAll.names.filter((n) => /^disk\..*\.read$/.test(n)).map((n) => n.slice(5, -5));
+const diskFiles = disks.map((d) => new ProcFile(`/sys/class/block/${d}/stat`, 256));
+const rawFiles = ['/proc/stat', '/proc/meminfo', '/proc/loadavg', '/proc/self/stat', '/proc/net/dev'].map((p) => new ProcFile(p)).concat(diskFiles);
 results.perSample.push(
-  await perSample('floor: pread of the same 6 files, no parsing, every sample', () => rawFiles.forEach((f) => f.read()), N, true),
+  await perSample(`floor: pread of the ${rawFiles.length} files the sampler reads, no parsing, every sample`, () => rawFiles.forEach((f) => f.read()), N, true),
 );
+const diskstats = new ProcFile('/proc/diskstats');
+results.perSample.push(await perSample('pread /proc/diskstats (every block device)', () => diskstats.read(), N, true));
+results.perSample.push(await perSample(`pread /sys/class/block/<d>/stat of the default disks (${disks.join(', ')})`, () => diskFiles.forEach((f) => f.read()), N, true));
 rawFiles.forEach((f) => f.close());
+diskstats.close();
 results.perSample.push(await perSample(`senseflow sampler: ${sfNaive.names.length} fields like the naive parser (cpu, mem, load, self), every sample`, () => sfNaive.sample(), N, true));
 results.perSample.push(await perSample('naive readFileSync + split (cpu, mem, load, self)', naiveSample, N / 4, true));
 results.perSample.push(await perSample(`senseflow sampler: ${sfSi.names.length} fields like systeminformation (cpu, mem), every sample`, () => sfSi.sample(), N, true));

@@ -31,7 +31,7 @@ export { parseMeminfo, Meminfo, MEMINFO_SLOTS } from './proc/meminfo.js';
 export { parseLoadavg } from './proc/loadavg.js';
 export { parsePidStat, readPageSize, PidStat, PID_STAT_SLOTS, PID_STATE_ZOMBIE, PID_STATE_DEAD, USER_HZ } from './proc/pid-stat.js';
 export { parseNetDev, listNetDevNames } from './proc/net-dev.js';
-export { parseDiskstats, listDiskstatsNames, DISKSTATS_SECTOR_BYTES } from './proc/diskstats.js';
+export { parseDiskstats, parseBlockStat, listDiskstatsNames, DISKSTATS_SECTOR_BYTES } from './proc/diskstats.js';
 export { parseMilliCelsius, findTemperatureSensors, fieldSegment, type TemperatureSensor } from './proc/thermal.js';
 export { parseCgroupCpuStat, parseCgroupCpuMax, parseCgroupValue, parseCgroupV1Bytes, findCgroupV2, findCgroupV1, type CgroupV2, type CgroupV1 } from './proc/cgroup.js';
 export { SYSSTATS_LIMITS } from './limits.js';

@@ -1,3 +1,5 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { PerformanceObserver } from 'node:perf_hooks';
 import { describe, expect, it } from 'vitest';
 import {
@@ -7,6 +9,7 @@ import {
   SysStatsSampler,
   discover,
   listSysStatFields,
+  parseBlockStat,
   parseDiskstats,
   parseLoadavg,
   parseMeminfo,
@@ -58,6 +61,7 @@ describe('no per-sample allocation', () => {
     const load = fixture(REAL, 't1', 'proc/loadavg');
     const pid = fixture(REAL, 't1', `proc/${realMeta.pid}/stat`);
     const disk = fixture(REAL, 't1', 'proc/diskstats');
+    const blockStat = b('  4726  1330  381594  2146  9061  7413  5000000000123  7052  0  8900  9199\n');
     const net = b('h1\nh2\n  eth0: 5000000000123 1 0 0 0 0 0 0 6000000000456 0 0 0 0 0 0 0\n');
     const out = new Float64Array(64);
     const nets = [b('eth0')];
@@ -69,15 +73,27 @@ describe('no per-sample allocation', () => {
       parsePidStat(pid, pid.length, out, 40);
       parseNetDev(net, net.length, nets, out, 40 + PID_STAT_SLOTS);
       parseDiskstats(disk, disk.length, disks, out, 50);
+      parseBlockStat(blockStat, blockStat.length, out, 52);
     });
     expect(out[2 * STAT_COLS - 1]).not.toBeNaN();
     expect(out[40 + PID_STAT_SLOTS]).toBe(5000000000123);
+    expect(out[53]).toBe(5000000000123 * 512);
     expect(perCall).toBeLessThan(1);
   });
 
-  it('a sampler record allocates at most the boxed clock reading (16 B)', () => {
+  it.each([
+    ['/proc/diskstats', false],
+    ["each disk's /sys/class/block/<name>/stat", true],
+  ])('a sampler record allocates at most the boxed clock reading (16 B), disks from %s', (_, sysfs) => {
     const r = replay(REAL);
     try {
+      // The sysfs path: each disk's stat file holds the counters of its diskstats line (after the name).
+      if (sysfs)
+        for (const l of fixture(REAL, 't0', 'proc/diskstats').toString().trim().split('\n')) {
+          const [, , name, ...counters] = l.trim().split(/\s+/);
+          mkdirSync(join(r.sysRoot, 'class/block', name), { recursive: true });
+          writeFileSync(join(r.sysRoot, 'class/block', name, 'stat'), ` ${counters.join(' ')}\n`);
+        }
       const o = resolveSysStatsOptions({ procRoot: r.procRoot, sysRoot: r.sysRoot, pids: [realMeta.pid], nets: ['*'], disks: ['*'], readIntervalMs: 0, hz: 1000 });
       const names = listSysStatFields({ procRoot: r.procRoot, sysRoot: r.sysRoot, pids: [realMeta.pid], nets: ['*'], disks: ['*'] }).map((f) => f.name);
       // A clock like performance.now(): a double past 2^30 returned from a call (V8 boxes it).

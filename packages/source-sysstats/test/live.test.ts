@@ -1,9 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { setPriority } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
-import { SysStatsSampler, discover, resolveSysStatsOptions } from '@senseflow/source-sysstats';
+import { SysStatsSampler, discover, parseBlockStat, parseDiskstats, resolveSysStatsOptions } from '@senseflow/source-sysstats';
 
 // These read the live /proc of the test machine (no devices needed), so they need Linux.
 const missing = process.platform !== 'linux' ? `not Linux (${process.platform})` : '';
@@ -81,6 +81,33 @@ describe.skipIf(!!missing)(`live /proc${missing ? ` (skipped: ${missing}; runs o
     const load = Number(readFileSync('/proc/loadavg', 'utf8').split(' ')[0]);
     expect(Math.abs(out[4] - load)).toBeLessThan(1); // loadavg moves every 5 s
     expect(Math.abs(out[5] - rss) / rss).toBeLessThan(0.1);
+  });
+
+  it("each block device's /sys/class/block/<name>/stat carries the byte counters of its /proc/diskstats line", () => {
+    // The sampler reads the former (one small file per disk) instead of the latter (every device): read
+    // sysfs, then the table, then sysfs again — the table's counters lie between the two sysfs readings.
+    const devices = readdirSync('/sys/block');
+    expect(devices.length).toBeGreaterThan(0);
+    const names = devices.map((d) => Buffer.from(d, 'latin1'));
+    const sys = () => {
+      const out = new Float64Array(2 * devices.length);
+      devices.forEach((d, k) => {
+        const b = readFileSync(`/sys/class/block/${d}/stat`);
+        parseBlockStat(b, b.length, out, 2 * k);
+      });
+      return out;
+    };
+    const before = sys();
+    const table = new Float64Array(2 * devices.length);
+    const text = readFileSync('/proc/diskstats');
+    parseDiskstats(text, text.length, names, table);
+    const after = sys();
+    for (let i = 0; i < table.length; i++) {
+      const what = `${devices[i >> 1]} ${i & 1 ? 'written' : 'read'}`;
+      expect(table[i], what).not.toBeNaN();
+      expect(before[i], what).toBeLessThanOrEqual(table[i]);
+      expect(table[i], what).toBeLessThanOrEqual(after[i]);
+    }
   });
 
   it('a busy-loop child reads ≈ 100 % of a core, like an independent read of its ticks', async () => {

@@ -1,4 +1,5 @@
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { InvalidOptionError } from '@senseflow/core';
 import { SysStatsSampler, discover, listSysStatFields, primeDelayMs, resolveSysStatsOptions } from '@senseflow/source-sysstats';
@@ -91,6 +92,46 @@ describe('sampler replaying the recorded machine (t0 → t1)', () => {
       fixture(REAL, t, 'proc/diskstats').toString().split('\n').map((l) => l.trim().split(/\s+/)).find((c) => c[2] === d)!.map(Number);
     expect(get('disk.vda.read')).toBeCloseTo(((disk('t1', 'vda')[5] - disk('t0', 'vda')[5]) * 512) / (gap / 1000), 6);
     expect(get('disk.vda.write')).toBeCloseTo(((disk('t1', 'vda')[9] - disk('t0', 'vda')[9]) * 512) / (gap / 1000), 6);
+  });
+
+  it("disk rates come from each disk's /sys/class/block/<name>/stat when sysfs has it; a failed read is NaN and the file is opened again", () => {
+    const r = replay(REAL);
+    const stat = join(r.sysRoot, 'class/block/vda/stat');
+    mkdirSync(join(r.sysRoot, 'class/block/vda'), { recursive: true });
+    // The counters after the name in /proc/diskstats: sectors read are the 3rd, sectors written the 7th.
+    const line = (rd: number, wr: number) => `     100        0 ${rd}      50      200        0 ${wr}       70        0       90      120\n`;
+    writeFileSync(stat, line(1000, 5000));
+    const o = resolveSysStatsOptions({ procRoot: r.procRoot, sysRoot: r.sysRoot, pids: [realMeta.pid], disks: ['vda'], windowMs: 0 });
+    let t = 1000;
+    const names = ['disk.vda.read', 'disk.vda.write'];
+    const s = new SysStatsSampler(discover(o), names, { ...o, now: () => t });
+    open.push({ r, s });
+    s.prime();
+    // /proc/diskstats stays at t0: values that follow the stat file (not the table) prove where they came from.
+    writeFileSync(stat, line(1000 + 2048, 5000 + 4096));
+    t += 1000;
+    const out = new Float64Array(2);
+    s.sample(out);
+    expect([...out]).toEqual([2048 * 512, 4096 * 512]);
+    // A read that fails (here EISDIR: the path is now a directory) gives NaN, not a stale or made-up value …
+    s.close();
+    const s2 = new SysStatsSampler(discover(o), names, { ...o, now: () => t });
+    rmSync(stat);
+    mkdirSync(stat);
+    s2.prime();
+    t += 1000;
+    s2.sample(out);
+    expect([...out]).toEqual([NaN, NaN]);
+    // … and the file is opened again on later reads, so the disk comes back (a re-plugged device).
+    rmSync(stat, { recursive: true });
+    writeFileSync(stat, line(9000, 9000));
+    t += 1000;
+    s2.sample(out); // the first good read since the failure: the baseline, no rate yet
+    writeFileSync(stat, line(9000 + 512, 9000));
+    t += 1000;
+    s2.sample(out);
+    expect([...out]).toEqual([512 * 512, 0]);
+    s2.close();
   });
 
   it('default filters: no lo, no loop devices, whole disks only', () => {

@@ -46,6 +46,29 @@ export function parseDiskstats(buf: Uint8Array, len: number, names: readonly Uin
   }
 }
 
+/**
+ * Parses one device's `/sys/class/block/<name>/stat` (the counters of its /proc/diskstats line, after the
+ * name): cumulative bytes read go to `out[at]` and bytes written to `out[at + 1]`.
+ *
+ * @example
+ * ```ts
+ * const line = Buffer.from('  4726  1330  381594  2146  9061  7413  1019242  7052  0  8900  9199');
+ * parseBlockStat(line, line.length, out, 0); // out = [381594 × 512, 1019242 × 512]
+ * ```
+ */
+export function parseBlockStat(buf: Uint8Array, len: number, out: Float64Array, at: number): void {
+  sc.reset(buf, len);
+  sc.skipToken(); // reads completed
+  sc.skipToken(); // reads merged
+  sc.num(); // sectors read
+  out[at] = sc.value * DISKSTATS_SECTOR_BYTES;
+  sc.skipToken(); // ms reading
+  sc.skipToken(); // writes completed
+  sc.skipToken(); // writes merged
+  sc.num(); // sectors written
+  out[at + 1] = sc.value * DISKSTATS_SECTOR_BYTES;
+}
+
 /** Discovery helper (not for the sampling path): device names in /proc/diskstats text, in file order. */
 export function listDiskstatsNames(text: string): string[] {
   return text
