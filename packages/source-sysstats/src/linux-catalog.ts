@@ -31,6 +31,8 @@ export const CpuMask = {
 
 /** Load averages change every 5 s in the kernel; temperatures and cgroup limits change slowly. */
 const LOAD_MIN_MS = 1000;
+/** Reads between attempts to open a disk's stat file again after it failed. */
+const REOPEN_EVERY = 100;
 const TEMP_MIN_MS = 100;
 
 const text = (p: string): string => readFileSync(p, 'utf8');
@@ -186,7 +188,7 @@ export function discoverLinux(o: ResolvedSysStatsOptions): Catalog {
     addPair('net', nets, ['rx', 'tx'], ['received', 'sent'], wholeFile(join(P, 'net/dev'), nets, parseNetDev));
   } else notes.push(`no ${join(P, 'net/dev')}: no network fields`);
 
-  // ---- disks: /proc/diskstats ----
+  // ---- disks: named by /proc/diskstats, read from sysfs when it has them ----
   const diskText = tryText(join(P, 'diskstats'));
   if (diskText !== undefined) {
     const all = listDiskstatsNames(diskText);
@@ -223,19 +225,26 @@ export function discoverLinux(o: ResolvedSysStatsOptions): Catalog {
 
   /**
    * Bytes read and written per disk from one stat file each. A disk that went away reads NaN (as a line
-   * missing from /proc/diskstats would) and is opened again on later reads, so a re-plugged disk comes back.
+   * missing from /proc/diskstats would); its file is opened again every {@link REOPEN_EVERY} reads (~1 s at
+   * the default interval; a failing open throws, too costly for every read), so a re-plugged disk comes back.
    */
   function blockStats(paths: string[]): GroupDef['open'] {
     return () => {
       const files: Array<ProcFile | null> = paths.map(() => null); // opened by the first read
+      const wait = new Int32Array(paths.length); // reads left before the next open attempt
       const readOne = (k: number, c: Float64Array) => {
+        c[2 * k] = c[2 * k + 1] = NaN; // unless the read below works
+        if (!files[k] && wait[k] > 0) {
+          wait[k]--;
+          return;
+        }
         try {
           const f = (files[k] ??= new ProcFile(paths[k], 256));
           parseBlockStat(f.buf, f.read(), c, 2 * k);
         } catch {
           files[k]?.close();
           files[k] = null;
-          c[2 * k] = c[2 * k + 1] = NaN;
+          wait[k] = REOPEN_EVERY - 1;
         }
       };
       return {
