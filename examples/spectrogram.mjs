@@ -26,20 +26,22 @@ const spec = spectrum(mic, { size: 4096, hop: 2048 });
 await spec.ready;
 
 let frames = 0;
-let second = [];
+let thisSecond = 0;
 const latenciesMs = [];
 spec.frames$.subscribe((f) => {
   frames++;
+  thisSecond++;
   // The window's last sample was captured (size - 1) frames after its first (f.captureNs).
   const lastSampleNs = f.captureNs + BigInt(Math.round(((f.size - 1) / f.rate) * 1e9));
   latenciesMs.push(Number(process.hrtime.bigint() - lastSampleNs) / 1e6);
-  second.push(f.channels.map((_, c) => peaks(f, { count: 1, channel: c })[0]));
 });
+// Once a second, the newest frame (latest(): no queue to drain) and its loudest bin per channel.
 const tick = setInterval(() => {
-  if (second.length === 0) return;
-  const loudest = second.at(-1).map((p, c) => `ch${c} ${p.frequency.toFixed(1)} Hz (${p.value.toFixed(1)} dB)`);
-  console.log(`${second.length} frames, loudest: ${loudest.join(', ')}`);
-  second = [];
+  const f = spec.latest();
+  if (!f || thisSecond === 0) return;
+  const loudest = f.channels.map((_, c) => peaks(f, { count: 1, channel: c })[0]);
+  console.log(`${thisSecond} frames, loudest: ${loudest.map((p, c) => `ch${c} ${p.frequency.toFixed(1)} Hz (${p.value.toFixed(1)} dB)`).join(', ')}`);
+  thisSecond = 0;
 }, 1000);
 await new Promise((r) => setTimeout(r, seconds * 1000));
 clearInterval(tick);

@@ -31,17 +31,7 @@ export function parseDiskstats(buf: Uint8Array, len: number, names: readonly Uin
     while (p < len && buf[p] !== SPACE && buf[p] !== NL) p++;
     const k = findName(buf, start, p - start, names);
     sc.pos = p;
-    if (k >= 0) {
-      sc.skipToken(); // reads completed
-      sc.skipToken(); // reads merged
-      sc.num(); // sectors read
-      out[base + 2 * k] = sc.value * DISKSTATS_SECTOR_BYTES;
-      sc.skipToken(); // ms reading
-      sc.skipToken(); // writes completed
-      sc.skipToken(); // writes merged
-      sc.num(); // sectors written
-      out[base + 2 * k + 1] = sc.value * DISKSTATS_SECTOR_BYTES;
-    }
+    if (k >= 0) readCounters(out, base + 2 * k);
     sc.nextLine();
   }
 }
@@ -58,6 +48,11 @@ export function parseDiskstats(buf: Uint8Array, len: number, names: readonly Uin
  */
 export function parseBlockStat(buf: Uint8Array, len: number, out: Float64Array, at: number): void {
   sc.reset(buf, len);
+  readCounters(out, at);
+}
+
+/** From the scanner's position (a device's counters, after its name): bytes read to `out[at]`, written to `out[at + 1]`. */
+function readCounters(out: Float64Array, at: number): void {
   sc.skipToken(); // reads completed
   sc.skipToken(); // reads merged
   sc.num(); // sectors read
