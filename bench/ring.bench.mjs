@@ -1,6 +1,8 @@
 // Frame hand-off: senseflow rings versus postMessage (structured clone) and a transferred-ArrayBuffer pool,
-// in one process, one run. Prints a table and ratios; `--json FILE` also writes the numbers.
-//   node bench/ring.bench.mjs [--quick] [--json out.json]
+// in one process, one run. The same-thread costs and the cross-thread runs alternate over --rounds rounds
+// (each mechanism once per round, the order rotated), and every ratio is taken within its round: medians and
+// the range are printed, so a burst of load on the shared VM shows up as a spread instead of a wrong ratio.
+//   node bench/ring.bench.mjs [--quick] [--rounds 5] [--json out.json]
 import { Worker } from 'node:worker_threads';
 import { performance } from 'node:perf_hooks';
 import { writeFileSync } from 'node:fs';
@@ -10,6 +12,7 @@ import { openTestPattern } from '@senseflow/source-video';
 
 const quick = process.argv.includes('--quick');
 const jsonOut = process.argv.includes('--json') ? process.argv[process.argv.indexOf('--json') + 1] : null;
+const ROUNDS = Number(process.argv.includes('--rounds') ? process.argv[process.argv.indexOf('--rounds') + 1] : quick ? 2 : 5);
 const SIZES = { '1080p': 1920 * 1080 * 3, '480p': 640 * 480 * 3 };
 const results = {};
 const load = () => loadavg().map((x) => x.toFixed(2)).join(' ');
@@ -45,7 +48,7 @@ function handoffCosts(label, bytes) {
     r.release();
   });
   const clone = timeLoop(Math.ceil(n / 8), () => structuredClone(frame)[0]);
-  results[label] = { bytes, inPlaceUs: inPlace, oneCopyUs: oneCopy, oneCopyFps: 1e6 / oneCopy, cloneUs: clone };
+  return { inPlaceUs: inPlace, oneCopyUs: oneCopy, cloneUs: clone };
 }
 
 // 2. Across threads at saturation: a worker produces as fast as the consumer takes (lockstep ack), so every
@@ -84,8 +87,10 @@ async function crossThread(mode, bytes, n) {
   const core = import.meta.resolve('@senseflow/core');
   const w = new Worker(PRODUCER, { eval: true, workerData: { core, mode, bytes, n, sab, ack } });
   let got = 0;
-  const t0 = performance.now();
+  // Timed from the first frame taken to the last: the worker's start-up (loading core) is not hand-off.
+  let t0 = 0;
   const taken = () => {
+    if (got === 0) t0 = performance.now();
     got++;
     Atomics.store(ackI, 0, got);
     Atomics.notify(ackI, 0);
@@ -122,7 +127,7 @@ async function crossThread(mode, bytes, n) {
       });
     }
   });
-  const us = ((performance.now() - t0) * 1000) / n;
+  const us = ((performance.now() - t0) * 1000) / (n - 1);
   await w.terminate();
   return { us, fps: 1e6 / us };
 }
@@ -169,31 +174,60 @@ function readCost() {
   results.read65536 = { ringUs: ring, ringAllocUs: ringAlloc, seedsDequeUs: seeds };
 }
 
-handoffCosts('1080p', SIZES['1080p']);
-handoffCosts('480p', SIZES['480p']);
-for (const [label, bytes] of Object.entries(SIZES)) {
-  const n = quick ? 150 : 600;
-  results[label].thread = {
-    ring: await crossThread('ring', bytes, n),
-    clone: await crossThread('clone', bytes, Math.ceil(n / 3)),
-    transfer: await crossThread('transfer', bytes, n),
-  };
+const median = (a) => {
+  const s = [...a].sort((x, y) => x - y);
+  return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+const MODES = ['ring', 'clone', 'transfer'];
+for (const [label, bytes] of Object.entries(SIZES)) results[label] = { bytes, rounds: [] };
+for (let round = 0; round < ROUNDS; round++) {
+  for (const [label, bytes] of Object.entries(SIZES)) {
+    const r = handoffCosts(label, bytes);
+    r.thread = {};
+    const n = quick ? 150 : 600;
+    for (let j = 0; j < MODES.length; j++) {
+      const mode = MODES[(round + j) % MODES.length]; // rotate: no mechanism always runs first
+      r.thread[mode] = await crossThread(mode, bytes, mode === 'clone' ? Math.ceil(n / 3) : n);
+    }
+    results[label].rounds.push(r);
+  }
+}
+// Medians over the rounds; each ratio is the median of the per-round ratios.
+for (const k of Object.keys(SIZES)) {
+  const R = results[k].rounds;
+  const m = (f) => median(R.map(f));
+  const range = (f) => R.map(f);
+  Object.assign(results[k], {
+    inPlaceUs: m((r) => r.inPlaceUs),
+    oneCopyUs: m((r) => r.oneCopyUs),
+    cloneUs: m((r) => r.cloneUs),
+    cloneOverInPlace: m((r) => r.cloneUs / r.inPlaceUs),
+    cloneOverInPlaceRounds: range((r) => r.cloneUs / r.inPlaceUs),
+    thread: Object.fromEntries(MODES.map((mode) => [mode, { fps: m((r) => r.thread[mode].fps) }])),
+    ringOverClone: m((r) => r.thread.ring.fps / r.thread.clone.fps),
+    ringOverCloneRounds: range((r) => r.thread.ring.fps / r.thread.clone.fps),
+    ringOverTransfer: m((r) => r.thread.ring.fps / r.thread.transfer.fps),
+    ringOverTransferRounds: range((r) => r.thread.ring.fps / r.thread.transfer.fps),
+  });
+  results[k].oneCopyFps = 1e6 / results[k].oneCopyUs;
 }
 readCost();
 results.live1080p30 = await liveSource(1920, 1080);
 results.live480p30 = await liveSource(640, 480);
 
-console.log('\nFrame hand-off (same thread, per frame; lower is better)');
-console.log('size    in-place µs   one-copy µs (fps)        structuredClone µs   clone / in-place');
+const rounds = (a, d = 1) => a.map((x) => fmt(x, d)).join(', ');
+console.log(`\nFrame hand-off (same thread, per frame, median of ${ROUNDS} rounds; lower is better)`);
+console.log('size    in-place µs   one-copy µs (fps)        structuredClone µs   clone / in-place (rounds)');
 for (const k of Object.keys(SIZES)) {
   const r = results[k];
-  console.log(`${k.padEnd(7)} ${fmt(r.inPlaceUs).padStart(10)}   ${fmt(r.oneCopyUs).padStart(10)} (${fmt(r.oneCopyFps, 0)} fps)`.padEnd(52) + `${fmt(r.cloneUs).padStart(10)}   ${fmt(r.cloneUs / r.inPlaceUs, 0)}×`);
+  console.log(`${k.padEnd(7)} ${fmt(r.inPlaceUs).padStart(10)}   ${fmt(r.oneCopyUs).padStart(10)} (${fmt(r.oneCopyFps, 0)} fps)`.padEnd(52) + `${fmt(r.cloneUs).padStart(10)}   ${fmt(r.cloneOverInPlace, 0)}× (${rounds(r.cloneOverInPlaceRounds, 0)})`);
 }
-console.log('\nAcross threads at saturation (worker → main, lockstep; frames per second, higher is better)');
-console.log('size    ring fps   postMessage clone fps   transfer pool fps   ring / clone   ring / transfer');
+console.log(`\nAcross threads at saturation (worker → main, lockstep; frames per second, median of ${ROUNDS} rounds; higher is better)`);
+console.log('size    ring fps   postMessage clone fps   transfer pool fps   ring / clone (rounds)   ring / transfer (rounds)');
 for (const k of Object.keys(SIZES)) {
-  const t = results[k].thread;
-  console.log(`${k.padEnd(7)} ${fmt(t.ring.fps, 0).padStart(8)}   ${fmt(t.clone.fps, 0).padStart(20)}   ${fmt(t.transfer.fps, 0).padStart(17)}   ${fmt(t.ring.fps / t.clone.fps, 1).padStart(11)}×   ${fmt(t.ring.fps / t.transfer.fps, 1).padStart(13)}×`);
+  const r = results[k];
+  const t = r.thread;
+  console.log(`${k.padEnd(7)} ${fmt(t.ring.fps, 0).padStart(8)}   ${fmt(t.clone.fps, 0).padStart(20)}   ${fmt(t.transfer.fps, 0).padStart(17)}   ${fmt(r.ringOverClone, 1)}× (${rounds(r.ringOverCloneRounds)})   ${fmt(r.ringOverTransfer, 1)}× (${rounds(r.ringOverTransferRounds)})`);
 }
 const rc = results.read65536;
 console.log(`\nread(65536) stereo s16: ${fmt(rc.ringUs)} µs into a reused buffer, ${fmt(rc.ringAllocUs)} µs allocating; seeds' deque→array ${fmt(rc.seedsDequeUs)} µs (${fmt(rc.seedsDequeUs / rc.ringUs, 0)}× slower)`);
