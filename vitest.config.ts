@@ -5,7 +5,7 @@ import { defineConfig } from 'vitest/config';
 //   *.userspace.test.ts  userspace: ALSA file plugin, private PulseAudio, ffmpeg servers, Xvfb
 //   *.kernel.test.ts     kernel: run inside the qemu VM against vivid, v4l2loopback, snd-aloop
 //   *.packaging.test.ts  packaging: packed tarballs installed with npm, arm64 addons under qemu-user
-const roots = ['packages/*/test/**', 'examples/test/**', 'tools/**/test/**'];
+const roots = ['packages/*/test/**', 'examples/test/**', 'tools/**/test/**', 'bench/test/**'];
 const glob = (suffix: string) => roots.map((r) => `${r}/*${suffix}`);
 
 export default defineConfig({

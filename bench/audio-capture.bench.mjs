@@ -21,7 +21,8 @@
 // Build first: pnpm --filter @senseflow/source-audio build
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { loadavg, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
+import { loadAverage as load } from './load.mjs';
 import { join } from 'node:path';
 import { openMicrophone } from '@senseflow/source-audio';
 
@@ -39,7 +40,6 @@ const BUFFER = 4800; // 100 ms, as deviceBufferMs: 100 below
 const JSON_OUT = process.argv.includes('--json');
 const log = (...a) => JSON_OUT || console.log(...a);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const load = () => loadavg().map((x) => x.toFixed(2)).join(' ');
 
 const dir = mkdtempSync(join(tmpdir(), 'sf-capture-bench-'));
 let device = arg('device');

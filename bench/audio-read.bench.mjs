@@ -5,15 +5,15 @@
 // plain JS number array). Interleaved rounds, medians, load average before and after.
 // (Capture CPU against arecord: bench/audio-capture.bench.mjs.)
 // Usage: node bench/audio-read.bench.mjs [--json]
-import { loadavg } from 'node:os';
+import { loadAverage } from './load.mjs';
 import { SampleRingReader, SampleRingWriter, createSampleRing } from '@senseflow/core';
 
 const JSON_OUT = process.argv.includes('--json');
 const results = {};
 const log = (...a) => JSON_OUT || console.log(...a);
 results.date = new Date().toISOString();
-results.loadBefore = loadavg();
-log(`${results.date}  load average before: ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+results.loadBefore = loadAverage();
+log(`${results.date}  load average before: ${results.loadBefore}`);
 
 // ---- 1. read(65536) ----------------------------------------------------------------------------
 const RATE = 48000;
@@ -90,6 +90,6 @@ log(`  SampleRingReader.read(n, into)   ${ringInto.usPerOp.toFixed(1).padStart(9
 log(`  deque of chunks → Int16Array     ${typed.usPerOp.toFixed(1).padStart(9)}   ${(typed.usPerOp / ring.usPerOp).toFixed(2)}x the time of read(n), ${(typed.usPerOp / ringInto.usPerOp).toFixed(1)}x of read(n, into)`);
 log(`  deque of chunks → JS array       ${plain.usPerOp.toFixed(1).padStart(9)}   ${(plain.usPerOp / ring.usPerOp).toFixed(0)}x the time of read(n), ${(plain.usPerOp / ringInto.usPerOp).toFixed(0)}x of read(n, into)`);
 
-log(`load average after: ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
-results.loadAfter = loadavg();
+results.loadAfter = loadAverage();
+log(`load average after: ${results.loadAfter}`);
 if (JSON_OUT) console.log(JSON.stringify(results, null, 2));

@@ -31,7 +31,8 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { loadavg, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
+import { loadAverage as load } from './load.mjs';
 import { join } from 'node:path';
 
 const args = process.argv.slice(2);
@@ -43,7 +44,6 @@ if (only !== null && !['live', 'steady', 'fft'].includes(only)) throw new Error(
 const SIZES = [1024, 4096, 65536];
 const ROUNDS = quick ? 3 : 7;
 const SECS = quick ? 0.2 : 0.4;
-const load = () => loadavg().map((x) => x.toFixed(2)).join(' ');
 const load0 = load();
 console.log(`${new Date().toISOString()}  load average before: ${load0}`);
 

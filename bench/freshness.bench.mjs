@@ -11,7 +11,7 @@
 // new seq and capture time), so it measures the network path, not pixel generation.
 import { isMainThread } from 'node:worker_threads';
 import { connect as tcpConnect } from 'node:net';
-import { loadavg } from 'node:os';
+import { loadAverage as load } from './load.mjs';
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { monotonicNs, openSource } from '@senseflow/core';
@@ -26,7 +26,6 @@ async function main() {
   const arg = (name, dflt) => (process.argv.includes(`--${name}`) ? process.argv[process.argv.indexOf(`--${name}`) + 1] : dflt);
   const SECONDS = Number(arg('seconds', '15'));
   const FAST_SECONDS = Number(arg('fast-seconds', '5'));
-  const load = () => loadavg().map((x) => x.toFixed(2)).join(' ');
   const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
   const pct = (xs, p) => (xs.length ? xs.slice().sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(p * xs.length))] : NaN);
   const results = { date: new Date().toISOString(), loadBefore: load() };

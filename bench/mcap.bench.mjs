@@ -10,7 +10,8 @@
 // exports the definition), so no pixel work happens during the measurement.
 import { isMainThread, workerData } from 'node:worker_threads';
 import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { loadavg, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
+import { loadAverage } from './load.mjs';
 import { join } from 'node:path';
 import { defineSource, formatCode, openSource } from '@senseflow/core';
 
@@ -85,6 +86,7 @@ async function main() {
   const quick = process.argv.includes('--quick');
   const jsonAt = process.argv.indexOf('--json');
   const seconds = quick ? 5 : 15;
+  const loadBefore = loadAverage();
   const sharp = (await import('sharp')).default;
   const { record } = await import('@senseflow/sinks');
   const { openTone } = await import('@senseflow/source-audio');
@@ -135,7 +137,7 @@ async function main() {
   });
   const rows = [row('mcap (session.mcap, zstd chunks ≤ 250 ms)', 'mcap', mm, mcapThreads), row('mcap, uncompressed chunks', 'plain', pm, plainThreads), row('files (video.mkv + audio.wav + stats.ndjson/csv + sidecars)', 'files', fm, fileThreads)];
   const avgJpeg = frames.reduce((n, f) => n + f.byteLength, 0) / frames.length;
-  console.log(`MCAP vs MKV+WAV+NDJSON, same sources, same run — ${new Date().toISOString().slice(0, 10)}, load ${loadavg().map((x) => x.toFixed(2)).join(' ')}, ${seconds} s`);
+  console.log(`MCAP vs MKV+WAV+NDJSON, same sources, same run — ${new Date().toISOString().slice(0, 10)}, load average ${loadBefore} before, ${loadAverage()} after, ${seconds} s`);
   console.log(`sources: 1280x720 MJPEG @30 fps (avg JPEG ${(avgJpeg / 1024).toFixed(0)} KiB), 48 kHz stereo s16, 100 Hz × 16 fields`);
   console.log('format'.padEnd(62) + 'threads  CPU %   MB/s   items (video/audio/stats)   drops');
   for (const r of rows)
@@ -143,7 +145,7 @@ async function main() {
       `${r.format.padEnd(62)}${String(r.threads).padStart(7)}  ${r.cpuPct.toFixed(1).padStart(5)}  ${r.mbPerS.toFixed(2).padStart(5)}   ${`${r.items.video}/${r.items.audio}/${r.items.stats}`.padEnd(26)}  ${r.drops}`,
     );
   console.log(`ratio mcap/files: CPU ${(rows[0].cpuPct / rows[2].cpuPct).toFixed(2)}×, bytes ${(rows[0].mbPerS / rows[2].mbPerS).toFixed(2)}×`);
-  if (jsonAt > 0) writeFileSync(process.argv[jsonAt + 1], JSON.stringify({ date: new Date().toISOString(), load: loadavg(), seconds, rows }, null, 2));
+  if (jsonAt > 0) writeFileSync(process.argv[jsonAt + 1], JSON.stringify({ date: new Date().toISOString(), loadBefore, loadAfter: loadAverage(), seconds, rows }, null, 2));
 }
 
 if (isMainThread && !workerData) await main();

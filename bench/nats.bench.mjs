@@ -9,9 +9,11 @@ import { join } from 'node:path';
 import { openSource } from '@senseflow/core';
 import { openTone } from '@senseflow/source-audio';
 import { openRemote, publish } from '@senseflow/nats';
+import { loadAverage } from './load.mjs';
 
 const quick = process.argv.includes('--quick');
 const seconds = quick ? 3 : 8;
+console.log(`nats bench ${new Date().toISOString()}, ${seconds} s per stream, load average before: ${loadAverage()}`);
 const dir = mkdtempSync(join(tmpdir(), 'sf-natsbench-'));
 const jpeg = join(dir, 'frame.jpg');
 execFileSync('ffmpeg', ['-loglevel', 'error', '-f', 'lavfi', '-i', 'testsrc2=size=1280x720', '-frames:v', '1', '-q:v', '3', jpeg]);
@@ -85,3 +87,4 @@ for (const r of rows) {
       `${r.transport.padEnd(11)} ${r.name.padEnd(36)} ${r.perSec.toFixed(0).padStart(8)} ${r.mbPerSec.toFixed(2).padStart(7)} ${r.p50.toFixed(2).padStart(9)} ${r.p99.toFixed(2).padStart(9)}   ${JSON.stringify(Object.fromEntries(Object.entries(r.drops).filter(([, v]) => v)))}`,
     );
 }
+console.log(`load average after: ${loadAverage()}`);

@@ -26,6 +26,7 @@ import { createRequire } from 'node:module';
 import { createInterface } from 'node:readline';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { loadAverage } from './load.mjs';
 import { defineSource, FrameRingReader, monotonicNs, openSource } from '@senseflow/core';
 
 export default defineSource({
@@ -358,8 +359,7 @@ async function main() {
   const quick = process.argv.includes('--quick');
   const secs = quick ? 1.5 : 3;
   const out = {};
-  const [l1, l5] = (await import('node:os')).loadavg();
-  console.log(`net bench ${new Date().toISOString()}: loopback, ${secs}s windows, server in a child process${quick ? ' (quick)' : ''}; load average ${f(l1, 2)} ${f(l5, 2)}, ${(await import('node:os')).cpus().length} CPUs\n`);
+  console.log(`net bench ${new Date().toISOString()}: loopback, ${secs}s windows, server in a child process${quick ? ' (quick)' : ''}; load average before: ${loadAverage()}, ${(await import('node:os')).cpus().length} CPUs\n`);
 
   console.log('1. raw 1920x1080 rgb24, one client (GB/s on the wire, frames/s, capture→client latency ms)');
   {
@@ -425,6 +425,7 @@ if (isMainThread && process.argv[1] === SELF) {
   if (arg('role') === 'server') await serverRole();
   else {
     await main();
+    console.log(`load average after: ${loadAverage()}`);
     process.exit(0);
   }
 }

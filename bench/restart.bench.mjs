@@ -8,7 +8,8 @@
 // Usage: node bench/restart.bench.mjs [--rounds 7] [--json]
 // Build first: pnpm --filter @senseflow/core build
 import { Worker } from 'node:worker_threads';
-import { availableParallelism, loadavg } from 'node:os';
+import { availableParallelism } from 'node:os';
+import { loadAverage as load } from './load.mjs';
 import { filter, firstValueFrom, timeout } from 'rxjs';
 import { openSource } from '@senseflow/core';
 
@@ -19,7 +20,6 @@ const arg = (name, dflt) => {
 const ROUNDS = Number(arg('rounds', 7));
 const JSON_OUT = process.argv.includes('--json');
 const FIXTURE = new URL('../packages/core/test/fixtures/faulty.mjs', import.meta.url);
-const load = () => loadavg().map((x) => x.toFixed(2)).join(' ');
 const median = (a) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)];
 const range = (a) => `${Math.round(Math.min(...a))}–${Math.round(Math.max(...a))}`;
 

@@ -6,7 +6,7 @@
 import { Worker } from 'node:worker_threads';
 import { performance } from 'node:perf_hooks';
 import { writeFileSync } from 'node:fs';
-import { loadavg } from 'node:os';
+import { loadAverage as load } from './load.mjs';
 import { FrameRingReader, FrameRingWriter, SampleRingReader, SampleRingWriter, createFrameRing, createSampleRing } from '@senseflow/core';
 import { openTestPattern } from '@senseflow/source-video';
 
@@ -15,7 +15,6 @@ const jsonOut = process.argv.includes('--json') ? process.argv[process.argv.inde
 const ROUNDS = Number(process.argv.includes('--rounds') ? process.argv[process.argv.indexOf('--rounds') + 1] : quick ? 2 : 5);
 const SIZES = { '1080p': 1920 * 1080 * 3, '480p': 640 * 480 * 3 };
 const results = {};
-const load = () => loadavg().map((x) => x.toFixed(2)).join(' ');
 results.date = new Date().toISOString();
 results.loadBefore = load();
 console.log(`${results.date}  load average before: ${results.loadBefore}`);

@@ -19,7 +19,8 @@
 // Build first: pnpm --filter "@senseflow/sinks..." --filter "@senseflow/source-sysstats..." build
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { loadavg, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
+import { loadAverage as load } from './load.mjs';
 import { join } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
@@ -56,7 +57,6 @@ if (typeof globalThis.gc !== 'function') {
 const gc = () => globalThis.gc();
 const rssMb = () => process.memoryUsage().rss / MB;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const load = () => loadavg().map((x) => x.toFixed(2)).join(' ');
 
 /** Least-squares slope of y over x. */
 function slope(points) {

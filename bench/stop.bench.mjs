@@ -7,7 +7,8 @@
 // Build first: pnpm --filter @senseflow/cli... build
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
-import { loadavg, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
+import { loadAverage } from './load.mjs';
 import { join } from 'node:path';
 
 const QUICK = process.argv.includes('--quick');
@@ -51,7 +52,7 @@ async function duration(args, d) {
 }
 
 const med = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-console.log(`stop latency of senseflow record — ${new Date().toISOString()}, load average ${loadavg().map((x) => x.toFixed(2)).join(' ')}, ${RUNS} run(s) each, median`);
+console.log(`stop latency of senseflow record — ${new Date().toISOString()}, load average before ${loadAverage()}, ${RUNS} run(s) each, median`);
 console.log('case                         SIGTERM→exit   --duration end→exit   frames   drops.stopped');
 const cases = [
   ['baseline: audio only', ['--audio', 'test']],
@@ -70,3 +71,4 @@ for (const [name, args] of cases) {
     `${name.padEnd(28)} ${`${med(s.map((x) => x.ms)).toFixed(0)} ms`.padStart(12)}   ${`${med(d.map((x) => x.ms)).toFixed(0)} ms`.padStart(19)}   ${String(med(s.map((x) => x.frames))).padStart(6)}   ${String(med(s.map((x) => x.stopped))).padStart(13)}`,
   );
 }
+console.log(`load average after: ${loadAverage()}`);

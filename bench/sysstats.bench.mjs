@@ -10,6 +10,7 @@ import { PerformanceObserver } from 'node:perf_hooks';
 import si from 'systeminformation';
 import { sleepUntil } from '@senseflow/core';
 import { ProcFile, SysStatsSampler, discover, listSysStatFields, openSysStats, resolveSysStatsOptions } from '@senseflow/source-sysstats';
+import { loadAverage } from './load.mjs';
 
 const arg = (name, dflt) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -183,7 +184,8 @@ const results = {
   machine: {
     cpus: readFileSync('/proc/cpuinfo', 'utf8').match(/^processor/gm)?.length,
     node: process.version,
-    loadavg: readFileSync('/proc/loadavg', 'utf8').trim(),
+    date: new Date().toISOString(),
+    loadBefore: loadAverage(),
   },
   perSample: [],
   oneKhz: [],
@@ -223,10 +225,11 @@ rt.close();
 for (const s of [sfAll, sfAllEvery, sfNaive, sfSi]) s.close();
 results.worker = [await workerAtOneKhz(fieldsAll)];
 
+results.machine.loadAfter = loadAverage();
 if (JSON_OUT) console.log(JSON.stringify(results, null, 2));
 else {
   const f = (x, d = 2) => (Number.isFinite(x) ? x.toFixed(d) : 'n/a');
-  console.log(`machine: ${results.machine.cpus} CPUs, node ${results.machine.node}, loadavg ${results.machine.loadavg}`);
+  console.log(`${results.machine.date}  machine: ${results.machine.cpus} CPUs, node ${results.machine.node}, load average before ${results.machine.loadBefore}, after ${results.machine.loadAfter}`);
   console.log('\nper sample (simulated 1 kHz; lower is better)        wall µs    CPU µs   heap B');
   for (const r of results.perSample) console.log(`  ${f(r.usPerSample).padStart(9)} ${f(r.cpuUsPerSample).padStart(9)} ${f(r.heapBytesPerSample, 0).padStart(8)}   ${r.label}`);
   console.log(`\n% of one core at 1 kHz, real time, ${SECONDS} s (process CPU / wall time)`);

@@ -7,7 +7,8 @@
 //   node bench/video-convert.bench.mjs [--quick] [--json out.json]
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { arch, loadavg, tmpdir } from 'node:os';
+import { arch, tmpdir } from 'node:os';
+import { loadAverage } from './load.mjs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { convertFrame } from '@senseflow/source-video';
@@ -19,7 +20,7 @@ const ITER = quick ? 20 : 100;
 const SIZES = { '720p': [1280, 720], '1080p': [1920, 1080] };
 const PY = '/usr/bin/python3'; // the system python has python3-opencv
 const work = mkdtempSync(join(tmpdir(), 'sf-bench-video-'));
-const loadBefore = loadavg().map((x) => x.toFixed(2)).join(' ');
+const loadBefore = loadAverage();
 const fmt = (x) => (x == null ? '   –  ' : x.toFixed(3).padStart(7));
 
 function sh(cmd, args, opts = {}) {
@@ -169,7 +170,7 @@ if (have('cc', ['-O2', '-o', yuvHarness, `${yuvHarness}.c`, '-lyuv'])) {
 } else console.error('libyuv baseline skipped: cannot compile against libyuv (apt-get install libyuv-dev)');
 
 // ---- report -------------------------------------------------------------------------------------
-const loadAfter = loadavg().map((x) => x.toFixed(2)).join(' ');
+const loadAfter = loadAverage();
 console.log(`video conversion, ${new Date().toISOString()}, ${arch()}, load average before ${loadBefore}, after ${loadAfter}`);
 console.log(`ms per frame (best of ${ITER}, all timed the same way); ×cv = speed relative to OpenCV single-thread (OpenCV ms ÷ ms, > 1: faster)`);
 console.log('size   content op            senseflow  ×cv   libyuv   ×cv    opencv  tjDecomp  sf÷tj');

@@ -21,7 +21,7 @@
 // Usage: node bench/wakeups.bench.mjs [--rounds 5] [--seconds 4] [--warmup 3] [--settle 3] [--quick] [--fields 'cpu*,mem.*'] [--json]
 // Build first: pnpm --filter "@senseflow/source-sysstats..." build
 import { readFileSync, readdirSync } from 'node:fs';
-import { loadavg } from 'node:os';
+import { loadAverage as load } from './load.mjs';
 import { RingConsumer, monotonicNs, openSource, sleepUntil } from '@senseflow/core';
 import { openSysStats } from '@senseflow/source-sysstats';
 
@@ -38,7 +38,6 @@ const FIELDS = arg('fields', undefined)?.split(',');
 const JSON_OUT = process.argv.includes('--json');
 const say = (...a) => !JSON_OUT && console.log(...a);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const load = () => loadavg().map((x) => x.toFixed(2)).join(' ');
 const median = (a) => {
   const s = [...a].sort((x, y) => x - y);
   return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
