@@ -13,8 +13,9 @@
 // than the effect (other threads' GC and JIT, the shared VM). CPU is read per thread from the scheduler
 // (/proc/self/task/<tid>/schedstat: time on a CPU, so waiting for a busy CPU does not count) and split into
 // the main thread, the source's worker, and Node's other threads (V8's GC and compiler, libuv).
-// Then, once: a bare RingConsumer on the main thread per batching window (no RxJS, no item objects), and the
-// floor of a wake-up on this machine: an empty 1 kHz loop woken by a timer (setTimeout) on the main thread.
+// Then, once: a bare RingConsumer on the main thread per batching window (no RxJS, no item objects), the same
+// batched wake-ups with a bare Atomics.waitAsync + FrameRingReader (RingConsumer's own cost is the difference),
+// and the floor of a wake-up on this machine: an empty 1 kHz loop woken by a timer (setTimeout) on the main thread.
 // Every case is measured after a warm-up of it (--warmup, default 3 s, once), and in each round --settle
 // (default 3 s) after the source starts or a subscriber subscribes: at 1 kHz V8 is still compiling the tick
 // and delivery paths seconds in, on its compiler threads (a start-up cost, not a per-item one).
@@ -22,7 +23,7 @@
 // Build first: pnpm --filter "@senseflow/source-sysstats..." build
 import { readFileSync, readdirSync } from 'node:fs';
 import { loadAverage as load } from './load.mjs';
-import { RingConsumer, monotonicNs, openSource, sleepUntil } from '@senseflow/core';
+import { FrameRingReader, HEADER_BYTES, I32, RingConsumer, monotonicNs, openSource, sleepUntil } from '@senseflow/core';
 import { openSysStats } from '@senseflow/source-sysstats';
 
 const arg = (name, dflt) => {
@@ -233,6 +234,37 @@ for (const maxDelayMs of [0, 1, 1.5, 2, 4]) {
   ages.sort((a, b) => a - b);
   out.consumer.push({ maxDelayMs, mainPct: r.main - aloneNow.main, wakesPerSec: wakes / SECONDS, itemsPerWake: items / wakes, p50: ages[ages.length >> 1], p99: ages[Math.floor(ages.length * 0.99)], max: ages[ages.length - 1] });
 }
+// The same wake-ups without RingConsumer: Atomics.waitAsync on the ring's BATCH word and a bare reader
+// draining it (no tail timer, no keep-alive, no batch bounds): the floor of a batched main-thread delivery,
+// to set RingConsumer's own cost against.
+{
+  const head = new Int32Array(src.ring, 0, HEADER_BYTES / 4);
+  const reader = new FrameRingReader(src.ring);
+  let stop = false;
+  let wakes = 0;
+  let items = 0;
+  const run = (async () => {
+    while (!stop) {
+      const seen = Atomics.load(head, I32.BATCH);
+      if (reader.pending() === 0) {
+        const w = Atomics.waitAsync(head, I32.BATCH, seen, 100);
+        if (w.async) await w.value;
+      }
+      wakes++;
+      for (let v = reader.next(); v; v = reader.next()) items++;
+      reader.release();
+    }
+  })();
+  await sleep(500);
+  wakes = 0;
+  items = 0;
+  const r = await measure(sleep);
+  const w = wakes;
+  const it = items;
+  stop = true;
+  await run;
+  out.rawBatch = { mainPct: r.main - aloneNow.main, wakesPerSec: w / SECONDS, itemsPerWake: it / w };
+}
 await src.close();
 await imu.close();
 let timerWakes = 0;
@@ -253,6 +285,7 @@ if (lat.length) say(`  frames$ capture → delivery latency (stats$, worst 1 s w
 say(`\nonce, main thread only (minus the same thread with the worker alone):`);
 for (const r of out.consumer)
   say(`  RingConsumer, maxDelayMs ${r.maxDelayMs}: main thread ${r.mainPct.toFixed(2)} %, ${r.wakesPerSec.toFixed(0)} wake-ups/s (${((r.mainPct * 1e4) / r.wakesPerSec).toFixed(0)} µs each), ${r.itemsPerWake.toFixed(2)} items/wake-up, latency p50 ${r.p50?.toFixed(2)} / p99 ${r.p99?.toFixed(2)} / max ${r.max?.toFixed(2)} ms`);
+say(`  floor: Atomics.waitAsync on BATCH + a bare FrameRingReader drain (no RingConsumer): main thread ${out.rawBatch.mainPct.toFixed(2)} %, ${out.rawBatch.wakesPerSec.toFixed(0)} wake-ups/s (${((out.rawBatch.mainPct * 1e4) / out.rawBatch.wakesPerSec).toFixed(0)} µs each), ${out.rawBatch.itemsPerWake.toFixed(2)} items/wake-up`);
 say(`  floor: an empty loop woken by setTimeout(1): main thread ${out.timerLoop.mainPct.toFixed(2)} %, ${out.timerLoop.wakesPerSec.toFixed(0)} wake-ups/s (${((out.timerLoop.mainPct * 1e4) / out.timerLoop.wakesPerSec).toFixed(0)} µs each); the empty loop above: ${((t.empty.main * 1e4) / 1000).toFixed(0)} µs per tick`);
 say(`load average after: ${out.loadAfter}`);
 if (JSON_OUT) console.log(JSON.stringify(out));
