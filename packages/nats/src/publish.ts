@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
-import { Kvm } from '@nats-io/kv';
 import { jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
 import { InvalidStateError, monotonicNs, optionsObject, resolveLogger, type HostOptions, type Source, type SourceItem } from '@senseflow/core';
 import { connectNats, parseConnectionOptions, type NatsConnectionOptions } from './connection.js';
-import { KV_BUCKET, clockIdentity, clockSubject, controlSubject, dataSubject, defaultHost, kvKey, specSubject, subjectToken, type StreamAddress } from './subjects.js';
+import { openDiscoveryBucket } from './discovery.js';
+import { clockIdentity, clockSubject, controlSubject, dataSubject, defaultHost, kvKey, specSubject, subjectToken, type StreamAddress } from './subjects.js';
 
 export interface PublishOptions extends NatsConnectionOptions {
   /** Subject tokens: `sf.<host>.<node>.<stream>`. Defaults: this host's name, `node`, the source's name. */
@@ -115,7 +115,7 @@ export async function publish(source: Source<SourceItem>, options: PublishOption
     }
   }
 
-  const kv = await new Kvm(nc).create(KV_BUCKET, { history: 1 });
+  const kv = await openDiscoveryBucket(nc);
   const entry: StreamEntry = { ...address, subject, spec: source.spec, clock, startedAtMs: Date.now(), heartbeatAtMs: Date.now(), jetstream };
   const putEntry = () => kv.put(kvKey(address), JSON.stringify({ ...entry, heartbeatAtMs: Date.now() }));
   await putEntry();

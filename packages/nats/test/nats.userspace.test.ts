@@ -1,11 +1,11 @@
 // Against a real nats-server (Debian's package) on 127.0.0.1 with a random port per test file.
-import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { filter, firstValueFrom, lastValueFrom, map, take, timeout, toArray } from 'rxjs';
 import { InvalidOptionError, type AudioChunk, type RecordItem, type VideoFrame } from '@senseflow/core';
 import { decodePattern, openTestPattern, patternGeometry } from '@senseflow/source-video';
 import { controlRemote, listRemoteStreams, openRemote, publish } from '@senseflow/nats';
 import { natsServerMissing, startNatsServer, type NatsServer } from './nats-server.js';
+import { startPublisherProcess } from './publisher-process.js';
 
 if (natsServerMissing && process.env.CI) throw new Error(natsServerMissing);
 const suite = natsServerMissing ? describe.skip : describe;
@@ -18,13 +18,9 @@ suite(`NATS graphs${natsServerMissing ? ` (skipped: ${natsServerMissing})` : ''}
   afterAll(async () => server?.stop());
 
   it('a graph across two processes: video, audio and records keep seq and capture times', async () => {
-    const child = spawn(process.execPath, [new URL('./fixtures/publisher.mjs', import.meta.url).pathname, server.url, 'robot'], { stdio: ['pipe', 'pipe', 'inherit'] });
+    const publisher = await startPublisherProcess(server.url, 'robot');
     try {
-      const line = await new Promise<string>((res, rej) => {
-        child.stdout!.on('data', (d) => String(d).startsWith('ready') && res(String(d)));
-        child.once('exit', (c) => rej(new Error(`publisher exited ${c}`)));
-      });
-      const [cam, mic, imu] = line.trim().split(' ').slice(1);
+      const [cam, mic, imu] = publisher.subjects;
       const live = await listRemoteStreams({ servers: server.url });
       expect(live.map((e) => e.subject).sort()).toEqual([cam, imu, mic].sort());
       expect(live.find((e) => e.subject === cam)!.spec.kind).toBe('video');
@@ -51,8 +47,7 @@ suite(`NATS graphs${natsServerMissing ? ` (skipped: ${natsServerMissing})` : ''}
         await Promise.all([rcam.close(), rmic.close(), rimu.close()]);
       }
     } finally {
-      child.stdin!.write('stop\n');
-      await new Promise((r) => child.once('exit', r));
+      await publisher.stop();
     }
   });
 

@@ -1,11 +1,11 @@
 // A real publisher restart under a live openRemote(): the publishing process is killed and a new one
 // publishes the same subjects (seq from 0). The relay must deliver the new life at once and count the gap.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { monotonicNs, type AudioChunk, type SourceEvent, type VideoFrame } from '@senseflow/core';
 import { decodePattern, patternGeometry } from '@senseflow/source-video';
 import { openRemote } from '@senseflow/nats';
 import { natsServerMissing, startNatsServer, type NatsServer } from './nats-server.js';
+import { startPublisherProcess, type PublisherProcess } from './publisher-process.js';
 
 if (natsServerMissing && process.env.CI) throw new Error(natsServerMissing);
 const suite = natsServerMissing ? describe.skip : describe;
@@ -19,29 +19,20 @@ async function until(cond: () => boolean, timeoutMs: number, what: string): Prom
   }
 }
 
-function startPublisher(url: string): Promise<{ child: ChildProcess; subjects: string[]; readyNs: bigint }> {
-  const child = spawn(process.execPath, [new URL('./fixtures/publisher.mjs', import.meta.url).pathname, url, 'restarting'], { stdio: ['pipe', 'pipe', 'inherit'] });
-  return new Promise((res, rej) => {
-    child.stdout!.on('data', (d) => String(d).startsWith('ready') && res({ child, subjects: String(d).trim().split(' ').slice(1), readyNs: monotonicNs() }));
-    child.once('exit', (c) => rej(new Error(`publisher exited ${c}`)));
-  });
-}
-const kill = (c: ChildProcess) => new Promise<void>((r) => (c.exitCode !== null || c.signalCode !== null ? r() : (c.once('exit', () => r()), c.kill('SIGKILL'))));
-
 suite(`openRemote across a real publisher restart${natsServerMissing ? ` (skipped: ${natsServerMissing})` : ''}`, () => {
   let server: NatsServer;
-  const children: ChildProcess[] = [];
+  const children: PublisherProcess[] = [];
   beforeAll(async () => {
     server = await startNatsServer();
   });
   afterEach(async () => {
-    for (const c of children.splice(0)) await kill(c);
+    for (const c of children.splice(0)) await c.kill();
   });
   afterAll(async () => server?.stop());
 
   it('video and audio from the new publisher within 2 s of its first item; the gaps counted; stale while silent', async () => {
-    const first = await startPublisher(server.url);
-    children.push(first.child);
+    const first = await startPublisherProcess(server.url, 'restarting');
+    children.push(first);
     const [camSubject, micSubject] = first.subjects;
     const cam = await openRemote<VideoFrame>({ servers: server.url, subject: camSubject });
     const mic = await openRemote<AudioChunk>({ servers: server.url, subject: micSubject });
@@ -53,11 +44,11 @@ suite(`openRemote across a real publisher restart${natsServerMissing ? ` (skippe
       const oldLast = cam.latest()!.captureNs;
       const camBefore = cam.drops().network;
       const micBefore = mic.drops().network;
-      await kill(first.child);
+      await first.kill();
       const killedNs = monotonicNs();
       await until(() => events.some((e) => e.type === 'custom' && e.name === 'stale'), 5000, 'a stale event');
-      const second = await startPublisher(server.url);
-      children.push(second.child);
+      const second = await startPublisherProcess(server.url, 'restarting');
+      children.push(second);
       await until(() => (cam.latest()?.captureNs ?? 0n) > killedNs, 15_000, 'a frame from the new publisher');
       const freshAt = monotonicNs();
       const v = cam.latest()!;

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
-import { runSourceConformance } from '@senseflow/core/testing';
+import { runSourceConformance, within } from '@senseflow/core/testing';
 import type { RecordItem, RecordsSource } from '@senseflow/core';
 import { openSysStats, type SysStatsOptions } from '@senseflow/source-sysstats';
 import { SYNTH, realMeta, replay } from './helpers.js';
@@ -28,11 +28,6 @@ if (missing && process.env.CI) throw new Error(`sysstats source tests need Linux
 
 runSourceConformance('sysstats', { open: () => openSysStats({ hz: 50 }), kind: 'records', skip: missing || false });
 runSourceConformance('sysstats (os fallback)', { open: () => openSysStats({ hz: 50, backend: 'os' }), kind: 'records' });
-
-/** Fails with a message naming what never came, instead of a bare test timeout. */
-function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  return Promise.race([p, sleep(ms).then(() => Promise.reject(new Error(`no ${what} within ${ms} ms`)))]);
-}
 
 async function opened(o: SysStatsOptions): Promise<RecordsSource> {
   return openSysStats(o, { autoStart: false });

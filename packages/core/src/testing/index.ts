@@ -21,6 +21,18 @@ import { SlotI32 } from '../ring/layout.js';
 import type { Source, SourceStats } from '../source.js';
 import { frameBytes } from '../formats.js';
 
+/**
+ * Rejects with `no <what> within <ms> ms` if `p` has not settled by then: a test that waits on several
+ * things fails naming the one that never came, instead of with a bare test timeout.
+ */
+export function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no ${what} within ${ms} ms`)), ms);
+  });
+  return Promise.race([p, late]).finally(() => clearTimeout(timer));
+}
+
 export interface ConformanceOptions {
   /** Opens a fresh, started source (openSource's default autoStart). */
   open: () => Promise<Source<SourceItem>>;
