@@ -21,16 +21,21 @@ export async function openDiscoveryBucket(nc: NatsConnection): Promise<KV> {
     try {
       return await kvm.create(KV_BUCKET, { history: 1 });
     } catch (e) {
-      // open() binds without asking the server: status() is what shows the bucket exists.
-      const made = await kvm
-        .open(KV_BUCKET)
-        .then(async (kv) => (await kv.status(), kv))
-        .catch(() => null);
+      const made = await findDiscoveryBucket(nc);
       if (made) return made;
       if (attempt === CREATE_ATTEMPTS) throw new Error(`cannot create the discovery bucket '${KV_BUCKET}' (${CREATE_ATTEMPTS} attempts): ${(e as Error).message}`, { cause: e });
       await new Promise((r) => setTimeout(r, 50 * attempt));
     }
   }
+}
+
+/** The discovery bucket, or null when no publisher has made it on this server yet. */
+export async function findDiscoveryBucket(nc: NatsConnection): Promise<KV | null> {
+  // open() binds without asking the server: status() is what shows the bucket exists.
+  return new Kvm(nc)
+    .open(KV_BUCKET)
+    .then(async (kv) => (await kv.status(), kv))
+    .catch(() => null);
 }
 
 /**
@@ -40,8 +45,8 @@ export async function openDiscoveryBucket(nc: NatsConnection): Promise<KV> {
 export async function listRemoteStreams(options: NatsConnectionOptions = {}): Promise<StreamEntry[]> {
   const nc = await connectNats(parseConnectionOptions({ ...options }), 'senseflow-discovery');
   try {
-    const kv = await new Kvm(nc).open(KV_BUCKET).catch(() => null);
-    if (!kv) return [];
+    const kv = await findDiscoveryBucket(nc);
+    if (!kv) return []; // nothing was ever published here
     const out: StreamEntry[] = [];
     for await (const key of await kv.keys()) {
       const e = await kv.get(key);

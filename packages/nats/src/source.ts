@@ -7,7 +7,6 @@
  * a silent stream is reported `stale`.
  */
 import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node';
-import { Kvm } from '@nats-io/kv';
 import { DeliverPolicy, ReplayPolicy, jetstream, jetstreamManager, type ConsumerMessages } from '@nats-io/jetstream';
 import {
   DeviceNotFoundError,
@@ -28,8 +27,9 @@ import {
 } from '@senseflow/core';
 import { ClockSync } from './clock-sync.js';
 import { connectNats, parseConnectionOptions, type NatsConnectionOptions } from './connection.js';
+import { findDiscoveryBucket } from './discovery.js';
 import type { StreamEntry } from './publish.js';
-import { H, KV_BUCKET, clockSubject, controlSubject, kvKey, parseDataSubject, specSubject, type StreamAddress } from './subjects.js';
+import { H, clockSubject, controlSubject, kvKey, parseDataSubject, specSubject, type StreamAddress } from './subjects.js';
 import { Reassembler, decodeChunk, decodeFormat } from './wire.js';
 
 export interface RemoteOptions extends NatsConnectionOptions {
@@ -90,7 +90,7 @@ async function lookup(o: RemoteOptions): Promise<StreamEntry> {
     if (!m) throw new DeviceNotFoundError(`no recording of ${o.subject} in JetStream stream '${o.replay.jetstream}'`, { subject: o.subject });
     return m.json<StreamEntry>();
   }
-  const kv = await new Kvm(conn).open(KV_BUCKET).catch(() => null);
+  const kv = await findDiscoveryBucket(conn);
   const addr = parseDataSubject(o.subject);
   const e = kv ? await kv.get(kvKey(addr)) : null;
   if (!e || e.operation !== 'PUT' || e.length === 0) {

@@ -9,7 +9,7 @@ import { connect } from '@nats-io/transport-node';
 import { Kvm } from '@nats-io/kv';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { openTestPattern } from '@senseflow/source-video';
-import { KV_BUCKET, listRemoteStreams, publish, type Publisher } from '@senseflow/nats';
+import { KV_BUCKET, listRemoteStreams, openRemote, publish, type Publisher } from '@senseflow/nats';
 import { openDiscoveryBucket } from '../src/discovery.js';
 import { natsServerMissing, startNatsServer } from './nats-server.js';
 
@@ -40,6 +40,19 @@ suite(`NATS discovery bucket${natsServerMissing ? ` (skipped: ${natsServerMissin
     console.log(`discovery bucket: ${rounds} rounds of 4 concurrent creates on fresh servers`);
     expect(failed).toEqual([]);
   }, 90_000);
+
+  it('on a server where nothing was ever published, listRemoteStreams() is empty and openRemote() names the missing stream', async () => {
+    const server = await startNatsServer();
+    try {
+      expect(await listRemoteStreams({ servers: server.url })).toEqual([]);
+      await expect(openRemote({ servers: server.url, subject: 'sf.robot.arm.cam' })).rejects.toMatchObject({
+        code: 'ENODEV',
+        message: expect.stringMatching(/no stream is published at sf\.robot\.arm\.cam \(none is live\)/),
+      });
+    } finally {
+      await server.stop();
+    }
+  });
 
   it('a bucket that exists with another configuration is used as it is; one whose subjects another stream holds is a clear error', async () => {
     const server = await startNatsServer();
