@@ -4,7 +4,7 @@ import { jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
 import { InvalidStateError, monotonicNs, optionsObject, resolveLogger, type HostOptions, type Source, type SourceItem } from '@senseflow/core';
 import { connectNats, parseConnectionOptions, type NatsConnectionOptions } from './connection.js';
-import { openDiscoveryBucket } from './discovery.js';
+import { openDiscoveryBucket } from './bucket.js';
 import { clockIdentity, clockSubject, controlSubject, dataSubject, defaultHost, kvKey, specSubject, subjectToken, type StreamAddress } from './subjects.js';
 
 export interface PublishOptions extends NatsConnectionOptions {

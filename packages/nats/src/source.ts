@@ -27,7 +27,7 @@ import {
 } from '@senseflow/core';
 import { ClockSync } from './clock-sync.js';
 import { connectNats, parseConnectionOptions, type NatsConnectionOptions } from './connection.js';
-import { findDiscoveryBucket } from './discovery.js';
+import { findDiscoveryBucket } from './bucket.js';
 import type { StreamEntry } from './publish.js';
 import { H, clockSubject, controlSubject, kvKey, parseDataSubject, specSubject, type StreamAddress } from './subjects.js';
 import { Reassembler, decodeChunk, decodeFormat } from './wire.js';

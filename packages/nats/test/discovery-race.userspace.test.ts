@@ -10,7 +10,7 @@ import { Kvm } from '@nats-io/kv';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { openTestPattern } from '@senseflow/source-video';
 import { KV_BUCKET, listRemoteStreams, openRemote, publish, type Publisher } from '@senseflow/nats';
-import { openDiscoveryBucket } from '../src/discovery.js';
+import { openDiscoveryBucket } from '../src/bucket.js';
 import { natsServerMissing, startNatsServer } from './nats-server.js';
 
 if (natsServerMissing && process.env.CI) throw new Error(natsServerMissing);
