@@ -8,7 +8,7 @@ import { createLevels, levels, type ChannelLevels } from './audio-levels.js';
 import { monotonicNs } from './clock.js';
 import type { ControlInfo, SourceEvent, StreamSpec } from './contract/v1/index.js';
 import { InvalidOptionError, InvalidStateError, type SerializedError } from './errors.js';
-import type { ControlCall } from './host/worker-host.js';
+import type { ControlCall } from './worker/protocol.js';
 import { audioChunk, recordItem, recordShape, videoFrame, type AudioChunk, type FrameCheck, type RecordItem, type SourceItem, type VideoFrame } from './items.js';
 import { DEFAULT_MAX_DELAY_MS, RingConsumer, markRingClosed } from './ring/consumer.js';
 import { FrameRingReader, type FrameView } from './ring/frame-ring.js';

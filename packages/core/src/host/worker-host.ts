@@ -16,7 +16,7 @@ import type { LogLevel } from '../log.js';
 import { FrameRingReader } from '../ring/frame-ring.js';
 import { HEADER_BYTES, WriterDropCause } from '../ring/layout.js';
 import { SampleRingReader } from '../ring/sample-ring.js';
-import { HEARTBEAT_MS, type ControlRequest, type GoMessage, type WorkerInit, type WorkerMessage } from '../worker/protocol.js';
+import { HEARTBEAT_MS, type ControlCall, type ControlRequest, type GoMessage, type WorkerInit, type WorkerMessage } from '../worker/protocol.js';
 import { itemRate } from '../worker/restart-loss.js';
 import type { SourceController } from '../source.js';
 
@@ -38,8 +38,6 @@ export interface WorkerHostOptions {
 }
 
 type Pending = { call: ControlCall['t']; resolve: (v: unknown) => void; reject: (e: Error) => void; timer: NodeJS.Timeout };
-/** A control request without its id (what a SourceController answers). */
-export type ControlCall = ControlRequest extends infer R ? (R extends { id: number } ? Omit<R, 'id'> : never) : never;
 
 const ENTRY = new URL('./worker/entry.js', import.meta.url);
 /** Requests that may legitimately block the worker a while (opening a stream on a slow camera). */

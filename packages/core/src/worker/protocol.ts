@@ -37,6 +37,8 @@ export type ControlRequest =
   | { t: 'getControl'; id: number; name: string }
   | { t: 'setControl'; id: number; name: string; value: number }
   | { t: 'listControls'; id: number };
+/** A control request without its id (what a SourceController answers). */
+export type ControlCall = ControlRequest extends infer R ? (R extends { id: number } ? Omit<R, 'id'> : never) : never;
 
 export type WorkerMessage =
   | { t: 'ready'; spec: StreamSpec; sab: SharedArrayBuffer; definition: string }

@@ -4,19 +4,10 @@
  */
 import { basename } from 'node:path';
 import type { StreamSpec } from '@senseflow/core';
-import type { ManifestStream } from '../record/manifest.js';
+import type { ManifestStream, McapManifest } from '../record/manifest.js';
 import type { McapStreamProgress, McapSummary } from './protocol.js';
 
-export interface McapManifest {
-  /** The MCAP file, relative to the session directory. */
-  file: string;
-  /** True once the file has its summary and index (a clean stop). */
-  complete: boolean;
-  bytes: number;
-  /** Per stream: its data channel, schema and message count (= items stored), and drops by cause. */
-  streams: Record<string, { topic: string; schema: string; messages: number; drops: Record<string, number> }>;
-  error: { code: string; message: string } | null;
-}
+export type { McapManifest };
 
 export function mcapManifest(s: McapSummary): McapManifest {
   return {

@@ -7,10 +7,21 @@
 import { closeSync, fstatSync, openSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { IOError, type StreamSpec } from '@senseflow/core';
-import type { McapManifest } from '../mcap/manifest.js';
 
 export const MANIFEST_VERSION = 1 as const;
 export const MANIFEST_FILE = 'session.json';
+
+/** The MCAP part of a session manifest (`session.json` → `mcap`); written by mcap/manifest.ts. */
+export interface McapManifest {
+  /** The MCAP file, relative to the session directory. */
+  file: string;
+  /** True once the file has its summary and index (a clean stop). */
+  complete: boolean;
+  bytes: number;
+  /** Per stream: its data channel, schema and message count (= items stored), and drops by cause. */
+  streams: Record<string, { topic: string; schema: string; messages: number; drops: Record<string, number> }>;
+  error: { code: string; message: string } | null;
+}
 
 export interface ManifestStream {
   name: string;
