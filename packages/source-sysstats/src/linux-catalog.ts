@@ -31,6 +31,7 @@ export const CpuMask = {
 
 /** Load averages change every 5 s in the kernel; temperatures and cgroup limits change slowly. */
 const LOAD_MIN_MS = 1000;
+const LIMIT_MIN_MS = 1000;
 /** Reads between attempts to open a disk's stat file again after it failed. */
 const REOPEN_EVERY = 100;
 const TEMP_MIN_MS = 100;
@@ -299,30 +300,51 @@ export function discoverLinux(o: ResolvedSysStatsOptions): Catalog {
     const files = (['cpu.stat', 'cpu.max', 'memory.current', 'memory.max'] as const).filter(
       (f) => ({ 'cpu.stat': cg.cpuStat, 'cpu.max': cg.cpuMax, 'memory.current': cg.memoryCurrent, 'memory.max': cg.memoryMax })[f],
     );
+    // Usage every read; the limits (cpu.max, memory.max) are settings that change rarely: their own group,
+    // read at most once a second.
+    const opened = (names: readonly (typeof files)[number][]) => {
+      const fs = names.filter((f) => files.includes(f)).map((f) => [f, new ProcFile(join(cg.dir, f), 1024)] as const);
+      const at = (name: string) => fs.find(([f]) => f === name)?.[1];
+      return { at, close: () => fs.forEach(([, f]) => f.close()) };
+    };
     groups.set('cgroup', {
       key: 'cgroup',
       counters: 1,
-      gauges: 3,
+      gauges: 1,
       minIntervalMs: 0,
       open() {
-        const fs = files.map((f) => new ProcFile(join(cg.dir, f), 1024));
-        const at = (name: string) => fs[files.indexOf(name as (typeof files)[number])];
-        const [stat, cpuMax, memCur, memMax] = [at('cpu.stat'), at('cpu.max'), at('memory.current'), at('memory.max')];
+        const { at, close } = opened(['cpu.stat', 'memory.current']);
+        const [stat, memCur] = [at('cpu.stat'), at('memory.current')];
         return {
           refresh(c, g) {
             c[0] = stat ? parseCgroupCpuStat(stat.buf, stat.read()) : NaN;
-            g[0] = cpuMax ? parseCgroupCpuMax(cpuMax.buf, cpuMax.read()) : NaN;
-            g[1] = memCur ? parseCgroupValue(memCur.buf, memCur.read()) : NaN;
-            g[2] = memMax ? parseCgroupValue(memMax.buf, memMax.read()) : NaN;
+            g[0] = memCur ? parseCgroupValue(memCur.buf, memCur.read()) : NaN;
           },
-          close: () => fs.forEach((f) => f.close()),
+          close,
+        };
+      },
+    });
+    groups.set('cgroup.limits', {
+      key: 'cgroup.limits',
+      counters: 0,
+      gauges: 2,
+      minIntervalMs: LIMIT_MIN_MS,
+      open() {
+        const { at, close } = opened(['cpu.max', 'memory.max']);
+        const [cpuMax, memMax] = [at('cpu.max'), at('memory.max')];
+        return {
+          refresh(_c, g) {
+            g[0] = cpuMax ? parseCgroupCpuMax(cpuMax.buf, cpuMax.read()) : NaN;
+            g[1] = memMax ? parseCgroupValue(memMax.buf, memMax.read()) : NaN;
+          },
+          close,
         };
       },
     });
     if (cg.cpuStat) field('cgroup.cpu', '%', `CPU used by this cgroup (${cg.dir}), % of one core`, 'cgroup', { kind: OpKind.rate, a: 0, scale: 1e-4 });
-    if (cg.cpuMax) field('cgroup.cpu.limit', 'cores', 'CPU limit of this cgroup (cpu.max quota / period); Infinity = none', 'cgroup', mg(0));
-    if (cg.memoryCurrent) field('cgroup.mem.used', 'bytes', 'memory charged to this cgroup (memory.current)', 'cgroup', mg(1));
-    if (cg.memoryMax) field('cgroup.mem.limit', 'bytes', 'memory limit of this cgroup (memory.max); Infinity = none', 'cgroup', mg(2));
+    if (cg.cpuMax) field('cgroup.cpu.limit', 'cores', 'CPU limit of this cgroup (cpu.max quota / period); Infinity = none', 'cgroup.limits', mg(0));
+    if (cg.memoryCurrent) field('cgroup.mem.used', 'bytes', 'memory charged to this cgroup (memory.current)', 'cgroup', mg(0));
+    if (cg.memoryMax) field('cgroup.mem.limit', 'bytes', 'memory limit of this cgroup (memory.max); Infinity = none', 'cgroup.limits', mg(1));
   } else {
     const v1 = findCgroupV1(P, o.sysRoot);
     if (v1) addCgroupV1(v1);
@@ -339,34 +361,48 @@ export function discoverLinux(o: ResolvedSysStatsOptions): Catalog {
       memLimit: v1.memoryDir && join(v1.memoryDir, 'memory.limit_in_bytes'),
     };
     const ok = (p: string | undefined): p is string => !!p && existsSync(p);
+    const f = (p: string | undefined) => (ok(p) ? new ProcFile(p, 64) : undefined);
     groups.set('cgroup', {
       key: 'cgroup',
       counters: 1,
-      gauges: 3,
+      gauges: 1,
       minIntervalMs: 0,
       open() {
-        const f = (p: string | undefined) => (ok(p) ? new ProcFile(p, 64) : undefined);
-        const [usage, quota, period, memUsed, memLimit] = [f(paths.usage), f(paths.quota), f(paths.period), f(paths.memUsed), f(paths.memLimit)];
+        const [usage, memUsed] = [f(paths.usage), f(paths.memUsed)];
         return {
           refresh(c, g) {
             c[0] = usage ? parseFirstNumber(usage.buf, usage.read()) : NaN;
+            g[0] = memUsed ? parseCgroupV1Bytes(memUsed.buf, memUsed.read()) : NaN;
+          },
+          close: () => [usage, memUsed].forEach((x) => x?.close()),
+        };
+      },
+    });
+    groups.set('cgroup.limits', {
+      key: 'cgroup.limits',
+      counters: 0,
+      gauges: 2,
+      minIntervalMs: LIMIT_MIN_MS,
+      open() {
+        const [quota, period, memLimit] = [f(paths.quota), f(paths.period), f(paths.memLimit)];
+        return {
+          refresh(_c, g) {
             if (quota && period) {
               const q = parseFirstNumber(quota.buf, quota.read());
               const per = parseFirstNumber(period.buf, period.read());
               g[0] = q < 0 ? Infinity : per > 0 ? q / per : NaN; // quota -1 = no limit
             } else g[0] = NaN;
-            g[1] = memUsed ? parseCgroupV1Bytes(memUsed.buf, memUsed.read()) : NaN;
-            g[2] = memLimit ? parseCgroupV1Bytes(memLimit.buf, memLimit.read()) : NaN;
+            g[1] = memLimit ? parseCgroupV1Bytes(memLimit.buf, memLimit.read()) : NaN;
           },
-          close: () => [usage, quota, period, memUsed, memLimit].forEach((x) => x?.close()),
+          close: () => [quota, period, memLimit].forEach((x) => x?.close()),
         };
       },
     });
     if (ok(paths.usage)) field('cgroup.cpu', '%', `CPU used by this cgroup (v1 ${v1.cpuacctDir}), % of one core`, 'cgroup', { kind: OpKind.rate, a: 0, scale: 1e-7 });
     if (ok(paths.quota) && ok(paths.period))
-      field('cgroup.cpu.limit', 'cores', 'CPU limit of this cgroup (v1 cfs_quota_us / cfs_period_us); Infinity = none', 'cgroup', mg(0));
-    if (ok(paths.memUsed)) field('cgroup.mem.used', 'bytes', `memory charged to this cgroup (v1 ${v1.memoryDir})`, 'cgroup', mg(1));
-    if (ok(paths.memLimit)) field('cgroup.mem.limit', 'bytes', 'memory limit of this cgroup (v1 memory.limit_in_bytes); Infinity = none', 'cgroup', mg(2));
+      field('cgroup.cpu.limit', 'cores', 'CPU limit of this cgroup (v1 cfs_quota_us / cfs_period_us); Infinity = none', 'cgroup.limits', mg(0));
+    if (ok(paths.memUsed)) field('cgroup.mem.used', 'bytes', `memory charged to this cgroup (v1 ${v1.memoryDir})`, 'cgroup', mg(0));
+    if (ok(paths.memLimit)) field('cgroup.mem.limit', 'bytes', 'memory limit of this cgroup (v1 memory.limit_in_bytes); Infinity = none', 'cgroup.limits', mg(1));
   }
 
   return { backend: 'procfs', fields, groups, notes };

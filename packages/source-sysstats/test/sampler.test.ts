@@ -214,6 +214,30 @@ describe('sampler replaying a container (synthetic cgroup v2, thermal, hwmon)', 
 });
 
 describe('sampler behaviour', () => {
+  it('cgroup limits are re-read at most once a second; usage at every read', () => {
+    const r = replay(SYNTH);
+    const o = resolveSysStatsOptions({ procRoot: r.procRoot, sysRoot: r.sysRoot, pids: [realMeta.pid], hz: 1000 });
+    let t = 0;
+    const names = ['cgroup.mem.used', 'cgroup.mem.limit', 'cgroup.cpu.limit'];
+    const s = new SysStatsSampler(discover(o), names, { ...o, now: () => t });
+    open.push({ r, s });
+    s.prime();
+    const out = new Float64Array(names.length);
+    s.sample(out);
+    expect([out[1], out[2]]).toEqual([Number(fixture(SYNTH, 't0', 'sys/fs/cgroup/memory.max').toString()), 1.5]);
+    r.write('sys/fs/cgroup/memory.current', '4096\n');
+    r.write('sys/fs/cgroup/memory.max', '1048576\n');
+    r.write('sys/fs/cgroup/cpu.max', '50000 100000\n');
+    let limitSeenAt = -1;
+    for (t = 10; t <= 1000; t += 10) {
+      s.sample(out);
+      if (t === 10) expect(out[0]).toBe(4096); // usage: the next read
+      if (limitSeenAt < 0 && out[1] === 1048576) limitSeenAt = t;
+    }
+    expect(limitSeenAt).toBeGreaterThan(900); // limits: not before their second
+    expect([out[1], out[2]]).toEqual([1048576, 0.5]);
+  });
+
   it('a zombie (exited, not yet reaped) is lost, not a process with 0 bytes RSS', () => {
     const r = replay(REAL);
     const o = resolveSysStatsOptions({ procRoot: r.procRoot, sysRoot: r.sysRoot, pids: [realMeta.pid], fields: ['proc.*'] });
