@@ -28,7 +28,7 @@ function timeLoop(n, fn) {
 }
 
 // 1. Per-frame cost of each hand-off mechanism, without the wake-up (same thread): what a frame costs to pass.
-function handoffCosts(label, bytes) {
+function handoffCosts(bytes) {
   const n = quick ? 200 : 1000;
   const sab = createFrameRing({ slots: 8, slotBytes: bytes });
   const w = new FrameRingWriter(sab);
@@ -181,7 +181,7 @@ const MODES = ['ring', 'clone', 'transfer'];
 for (const [label, bytes] of Object.entries(SIZES)) results[label] = { bytes, rounds: [] };
 for (let round = 0; round < ROUNDS; round++) {
   for (const [label, bytes] of Object.entries(SIZES)) {
-    const r = handoffCosts(label, bytes);
+    const r = handoffCosts(bytes);
     r.thread = {};
     const n = quick ? 150 : 600;
     for (let j = 0; j < MODES.length; j++) {
