@@ -294,25 +294,28 @@ export function discoverLinux(o: ResolvedSysStatsOptions): Catalog {
     sensors.forEach((s, k) => field(s.name, '°C', s.label, 'temp', mg(k)));
   } else notes.push('no readable temperature sensor (thermal zones / hwmon): no temp.* fields');
 
+  /**
+   * cgroup usage (counter 0: CPU time; gauge 0: memory) at every read, and the limits (gauge 0: CPU, 1: memory),
+   * settings that change rarely, in their own group read at most once a second.
+   */
+  function setCgroupGroups(usage: GroupDef['open'], limits: GroupDef['open']): void {
+    groups.set('cgroup', { key: 'cgroup', counters: 1, gauges: 1, minIntervalMs: 0, open: usage });
+    groups.set('cgroup.limits', { key: 'cgroup.limits', counters: 0, gauges: 2, minIntervalMs: LIMIT_MIN_MS, open: limits });
+  }
+
   // ---- cgroup v2 (containers, systemd slices) ----
   const cg = findCgroupV2(P, o.sysRoot);
   if (cg) {
     const files = (['cpu.stat', 'cpu.max', 'memory.current', 'memory.max'] as const).filter(
       (f) => ({ 'cpu.stat': cg.cpuStat, 'cpu.max': cg.cpuMax, 'memory.current': cg.memoryCurrent, 'memory.max': cg.memoryMax })[f],
     );
-    // Usage every read; the limits (cpu.max, memory.max) are settings that change rarely: their own group,
-    // read at most once a second.
     const opened = (names: readonly (typeof files)[number][]) => {
       const fs = names.filter((f) => files.includes(f)).map((f) => [f, new ProcFile(join(cg.dir, f), 1024)] as const);
       const at = (name: string) => fs.find(([f]) => f === name)?.[1];
       return { at, close: () => fs.forEach(([, f]) => f.close()) };
     };
-    groups.set('cgroup', {
-      key: 'cgroup',
-      counters: 1,
-      gauges: 1,
-      minIntervalMs: 0,
-      open() {
+    setCgroupGroups(
+      () => {
         const { at, close } = opened(['cpu.stat', 'memory.current']);
         const [stat, memCur] = [at('cpu.stat'), at('memory.current')];
         return {
@@ -323,13 +326,7 @@ export function discoverLinux(o: ResolvedSysStatsOptions): Catalog {
           close,
         };
       },
-    });
-    groups.set('cgroup.limits', {
-      key: 'cgroup.limits',
-      counters: 0,
-      gauges: 2,
-      minIntervalMs: LIMIT_MIN_MS,
-      open() {
+      () => {
         const { at, close } = opened(['cpu.max', 'memory.max']);
         const [cpuMax, memMax] = [at('cpu.max'), at('memory.max')];
         return {
@@ -340,7 +337,7 @@ export function discoverLinux(o: ResolvedSysStatsOptions): Catalog {
           close,
         };
       },
-    });
+    );
     if (cg.cpuStat) field('cgroup.cpu', '%', `CPU used by this cgroup (${cg.dir}), % of one core`, 'cgroup', { kind: OpKind.rate, a: 0, scale: 1e-4 });
     if (cg.cpuMax) field('cgroup.cpu.limit', 'cores', 'CPU limit of this cgroup (cpu.max quota / period); Infinity = none', 'cgroup.limits', mg(0));
     if (cg.memoryCurrent) field('cgroup.mem.used', 'bytes', 'memory charged to this cgroup (memory.current)', 'cgroup', mg(0));
@@ -362,12 +359,8 @@ export function discoverLinux(o: ResolvedSysStatsOptions): Catalog {
     };
     const ok = (p: string | undefined): p is string => !!p && existsSync(p);
     const f = (p: string | undefined) => (ok(p) ? new ProcFile(p, 64) : undefined);
-    groups.set('cgroup', {
-      key: 'cgroup',
-      counters: 1,
-      gauges: 1,
-      minIntervalMs: 0,
-      open() {
+    setCgroupGroups(
+      () => {
         const [usage, memUsed] = [f(paths.usage), f(paths.memUsed)];
         return {
           refresh(c, g) {
@@ -377,13 +370,7 @@ export function discoverLinux(o: ResolvedSysStatsOptions): Catalog {
           close: () => [usage, memUsed].forEach((x) => x?.close()),
         };
       },
-    });
-    groups.set('cgroup.limits', {
-      key: 'cgroup.limits',
-      counters: 0,
-      gauges: 2,
-      minIntervalMs: LIMIT_MIN_MS,
-      open() {
+      () => {
         const [quota, period, memLimit] = [f(paths.quota), f(paths.period), f(paths.memLimit)];
         return {
           refresh(_c, g) {
@@ -397,7 +384,7 @@ export function discoverLinux(o: ResolvedSysStatsOptions): Catalog {
           close: () => [quota, period, memLimit].forEach((x) => x?.close()),
         };
       },
-    });
+    );
     if (ok(paths.usage)) field('cgroup.cpu', '%', `CPU used by this cgroup (v1 ${v1.cpuacctDir}), % of one core`, 'cgroup', { kind: OpKind.rate, a: 0, scale: 1e-7 });
     if (ok(paths.quota) && ok(paths.period))
       field('cgroup.cpu.limit', 'cores', 'CPU limit of this cgroup (v1 cfs_quota_us / cfs_period_us); Infinity = none', 'cgroup.limits', mg(0));
