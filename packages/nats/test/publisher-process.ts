@@ -1,12 +1,11 @@
 // The two-process fixture (fixtures/publisher.mjs: a test pattern, a 16 kHz tone and a 100 Hz records stream,
 // published from another process), started and stopped within bounds: a publisher that dies or hangs fails
 // the test naming it, instead of leaving it waiting on an 'exit' that already happened.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { monotonicNs } from '@senseflow/core';
 import { within } from '@senseflow/core/testing';
 
 export interface PublisherProcess {
-  child: ChildProcess;
   /** Data subjects: cam, mic, imu. */
   subjects: string[];
   /** When it printed `ready`: each stream had published its first item. */
@@ -32,7 +31,6 @@ export async function startPublisherProcess(url: string, node: string, timeoutMs
     throw e;
   });
   return {
-    child,
     subjects: line.trim().split(' ').slice(1),
     readyNs: monotonicNs(),
     kill,
