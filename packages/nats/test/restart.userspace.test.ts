@@ -56,8 +56,10 @@ suite(`openRemote across a real publisher restart${natsServerMissing ? ` (skippe
       expect(px.captureNs).toBe(v.captureNs);
       // The fixture prints `ready` once each stream published its first item: the new sender's first item.
       expect(Number(freshAt - second.readyNs) / 1e6).toBeLessThan(2000);
+      // The event is a message from the receive worker and the frame went through the ring: the frame can be
+      // seen first (docs/architecture.md, "Events and items"). It follows within an event-loop turn or two.
+      await until(() => events.some((e) => e.type === 'custom' && e.name === 'epoch'), 2000, 'the epoch event');
       const epoch = events.find((e) => e.type === 'custom' && e.name === 'epoch');
-      expect(epoch).toBeDefined();
       const lost = (epoch as { payload: { lost: number } }).payload.lost;
       const gapFrames = (Number(px.captureNs - oldLast) / 1e9) * FPS;
       expect(lost).toBeGreaterThan(gapFrames * 0.5);

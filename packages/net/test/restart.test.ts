@@ -56,7 +56,11 @@ describe('remote source across a real server restart', () => {
         // started earlier). From there the relay must show a fresh frame within 2 s (reconnect backoff ≤ 1 s).
         expect(Number(freshAt - second.readyNs) / 1e6).toBeLessThan(2000);
         expect(v.seq).toBeGreaterThan(120n); // local seqs stay monotonic across lives
-        const epoch = events.find((e) => e.type === 'custom' && e.name === 'epoch');
+        // The event is a message from the receive worker and the frame went through the ring: the frame can be
+        // seen first (docs/architecture.md, "Events and items"). It follows within an event-loop turn or two.
+        const isEpoch = (e: SourceEvent) => e.type === 'custom' && e.name === 'epoch';
+        await until(() => events.some(isEpoch), 2000).catch(() => {});
+        const epoch = events.find(isEpoch);
         expect(epoch, JSON.stringify(events, (_k, x) => (typeof x === 'bigint' ? String(x) : x))).toBeDefined();
         const lost = (epoch as { payload: { lost: number } }).payload.lost;
         // The gap: from the old server's last delivered frame to the new one's first delivered frame, at 30 fps.
