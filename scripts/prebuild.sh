@@ -32,7 +32,7 @@ for arch in "${arches[@]}"; do
   for pkg in "${ADDONS[@]}"; do
     out="$pkg/native/prebuilds/linux-$arch/node.napi.node"
     if [ -z "${SENSEFLOW_PREBUILD_FORCE:-}" ] && [ -e "$out" ] &&
-      [ -z "$(find "$pkg/native" -maxdepth 1 -type f -newer "$out" \( -name '*.cc' -o -name '*.h' -o -name binding.gyp \))" ]; then
+      [ -z "$(find "$pkg/native" packages/core/native -maxdepth 1 -type f -newer "$out" \( -name '*.cc' -o -name '*.h' -o -name binding.gyp \))" ]; then
       echo "prebuild: ${pkg##*/} linux-$arch is up to date" >&2
       continue
     fi

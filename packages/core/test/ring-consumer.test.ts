@@ -10,7 +10,10 @@ import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
 import {
   FrameRingWriter,
+  HEADER_BYTES,
+  I32,
   InvalidOptionError,
+  ItemFlags,
   InvalidStateError,
   RingConsumer,
   RingState,
@@ -164,6 +167,51 @@ describe('RingConsumer', () => {
     w.setState(RingState.closed);
     await within(done, 5000, 'iteration');
     expect(got).toEqual([0n, 1n, 2n, 3n, 4n]);
+  });
+
+  it('a sleeping reader counts itself in WAITERS: a writer that commits without waking (native code) sees it and has it woken', async () => {
+    const sab = createSampleRing({ channels: 1, rate: 1000, format: 's16le', capacityFrames: 64 });
+    const i32 = new Int32Array(sab, 0, HEADER_BYTES / 4);
+    const w = new SampleRingWriter(sab);
+    const c = consumeSamples(sab, { maxDelayMs: 0 });
+    let woke = false;
+    const waiting = c.wait().then((r) => (woke = r));
+    await new Promise((r) => setTimeout(r, 20));
+    expect(Atomics.load(i32, I32.WAITERS)).toBe(1);
+    // A commit that wakes nobody, as CapturePcm makes: a second writer object over the same ring (all its
+    // positions are in shared memory), held so that commit() notifies no one, stands in for the native code.
+    const flags = w.nativeBegin();
+    const native = new SampleRingWriter(sab);
+    native.hold();
+    native.reserve(8);
+    native.commit(8, 1_000_000n);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(woke).toBe(false); // asleep through the commit: the wake-up has to come from JavaScript
+    expect(Atomics.load(i32, I32.WAITERS)).toBe(1); // … which the native writer knows it owes
+    w.nativeDone(1, flags);
+    expect(await within(waiting, 5000, 'wait() after nativeDone')).toBe(true);
+    expect(Atomics.load(i32, I32.WAITERS)).toBe(0);
+    expect(c.take()?.frames).toBe(8);
+    // Items already there: wait() returns at once and leaves no count behind.
+    w.reserve(8);
+    w.commit(8, 2_000_000n);
+    expect(await c.wait()).toBe(true);
+    expect(Atomics.load(i32, I32.WAITERS)).toBe(0);
+    c.close();
+  });
+
+  it('nativeDone() gives back flags no chunk carried: the next chunk has them', () => {
+    const sab = createSampleRing({ channels: 1, rate: 1000, format: 's16le', capacityFrames: 64 });
+    const w = new SampleRingWriter(sab);
+    const c = consumeSamples(sab, { from: 'oldest' });
+    w.reportDrop('driver', 5);
+    const flags = w.nativeBegin();
+    expect(flags & ItemFlags.DISCONTINUITY).toBeTruthy();
+    w.nativeDone(0, flags); // it committed nothing
+    w.reserve(4);
+    w.commit(4, 1n);
+    expect(c.take()!.flags & ItemFlags.DISCONTINUITY).toBeTruthy();
+    c.close();
   });
 
   it('markRingClosed ends consumers of a ring whose writer is gone (a terminated worker)', async () => {

@@ -1,5 +1,7 @@
 // Module entry: one Addon instance per Node environment (main thread or worker), holding that
 // environment's open PCMs. A worker's exit runs the cleanup hook, which closes whatever it left open.
+#include <algorithm>
+
 #include "common.h"
 
 namespace sf {
@@ -13,6 +15,8 @@ class AlsaAddon : public Napi::Addon<AlsaAddon> {
                              InstanceMethod("stop", &AlsaAddon::Stop),
                              InstanceMethod("target", &AlsaAddon::Target),
                              InstanceMethod("read", &AlsaAddon::Read),
+                             InstanceMethod("capture", &AlsaAddon::Capture),
+                             InstanceMethod("chunkTime", &AlsaAddon::ChunkTimeOf),
                              InstanceMethod("close", &AlsaAddon::Close),
                              InstanceMethod("openCount", &AlsaAddon::OpenCount),
                              InstanceMethod("nameHints", &AlsaAddon::Hints),
@@ -42,6 +46,11 @@ class AlsaAddon : public Napi::Addon<AlsaAddon> {
     uint8_t* data = nullptr;
     size_t length = 0;
     double* outData = nullptr;
+    // When `mem` is a whole sample ring: its writer, for capture().
+    senseflow::ring::SampleRingWriter ring{nullptr, 0};
+    // The worker's mailbox (SourceContext.mailbox), when given: capture() returns when a control message waits.
+    Napi::Reference<Napi::Int32Array> mailbox;
+    const int32_t* mailboxData = nullptr;
   };
   std::unordered_map<int32_t, Pcm*> pcms_;
   std::unordered_map<int32_t, ReadTarget> targets_;
@@ -94,8 +103,8 @@ class AlsaAddon : public Napi::Addon<AlsaAddon> {
     return info.Env().Undefined();
   }
 
-  // target(id, mem: Uint8Array (over the ring's SharedArrayBuffer), out: Float64Array of kOutCount slots):
-  // where the following reads write their frames and stamps.
+  // target(id, mem: Uint8Array (over the ring's SharedArrayBuffer), out: Float64Array of kOutCount slots,
+  // mailbox?: Int32Array(2)): where the following reads write their frames and stamps.
   Napi::Value Target(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     int32_t id = info[0].As<Napi::Number>().Int32Value();
@@ -109,7 +118,50 @@ class AlsaAddon : public Napi::Addon<AlsaAddon> {
     t.data = mem.Data();
     t.length = mem.ByteLength();
     t.outData = out.Data();
+    t.ring = senseflow::ring::SampleRingWriter(t.data, t.length);
+    t.mailboxData = nullptr;
+    t.mailbox.Reset();
+    if (info.Length() > 3 && info[3].IsTypedArray()) {
+      Napi::Int32Array m = info[3].As<Napi::Int32Array>();
+      if (m.ElementLength() < 2) throw AlsaError(env, "target: mailbox shorter than 2 words", EINVAL, "pcm");
+      t.mailbox = Napi::Persistent(m);
+      t.mailboxData = m.Data();
+    }
     return env.Undefined();
+  }
+
+  // capture(id, maxFrames, timeoutMs, deadlineMs, commitFirst, flags) → CapturePcm's result (see common.h), into
+  // the sample ring given to target() (the whole ring, not a region). Reads, stamps and commits until
+  // CLOCK_MONOTONIC passes deadlineMs, a read brings no data, or a reader waits.
+  Napi::Value Capture(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    Pcm* p = Get(info);
+    auto it = targets_.find(info[0].As<Napi::Number>().Int32Value());
+    if (it == targets_.end() || !it->second.ring.Valid())
+      throw AlsaError(env, "capture: the target is not a sample ring of this version (call target() with the whole ring)", EINVAL, "pcm");
+    ReadTarget& t = it->second;
+    if (t.ring.BytesPerFrame() != p->bytesPerFrame) throw AlsaError(env, "capture: the ring's frame size differs from the PCM's", EINVAL, "pcm");
+    uint32_t maxFrames = info[1].As<Napi::Number>().Uint32Value();
+    if (maxFrames < 1) maxFrames = 1;
+    int timeoutMs = std::min(1000, std::max(0, info[2].As<Napi::Number>().Int32Value()));
+    double deadlineMs = info[3].As<Napi::Number>().DoubleValue();
+    bool commitFirst = info[4].As<Napi::Boolean>().Value();
+    int32_t flags = info[5].As<Napi::Number>().Int32Value();
+    return Napi::Number::New(env, CapturePcm(p, t.ring, t.mailboxData, maxFrames, timeoutMs, deadlineMs, commitFirst, flags, t.outData));
+  }
+
+  // chunkTime(tsNs, availFrames, delayFrames, nowNs, frames, rate, maxLagNs) → { captureNs, fallback }: the
+  // arithmetic capture() stamps chunks with (times as BigInt ns), for chunkCaptureTime() and its tests.
+  Napi::Value ChunkTimeOf(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    bool lossless;
+    auto ns = [&](int i) { return info[i].As<Napi::BigInt>().Int64Value(&lossless); };
+    auto num = [&](int i) { return int64_t(info[i].As<Napi::Number>().DoubleValue()); };
+    ChunkTime t = ChunkCaptureTime(ns(0), num(1), num(2), ns(3), num(4), info[5].As<Napi::Number>().Uint32Value(), ns(6));
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("captureNs", Napi::BigInt::New(env, t.captureNs));
+    o.Set("fallback", t.fallback);
+    return o;
   }
 
   // read(id, byteOffset, frames, timeoutMs, maxFrames) → frames read (≥ 0), -1 xrun (recovered), -2 disconnected.

@@ -23,6 +23,14 @@ void PutNs(double* out, int slot, const timespec& t) {
   std::memcpy(&out[slot], &ns, sizeof ns);
 }
 
+int64_t GetNs(const double* out, int slot) {
+  int64_t ns;
+  std::memcpy(&ns, &out[slot], sizeof ns);
+  return ns;
+}
+
+void PutI64(double* out, int slot, int64_t v) { std::memcpy(&out[slot], &v, sizeof v); }
+
 int64_t NowMs() {
   timespec t;
   clock_gettime(CLOCK_MONOTONIC, &t);
@@ -208,6 +216,65 @@ int ReadPcm(Pcm* p, uint8_t* dst, snd_pcm_uframes_t frames, snd_pcm_uframes_t ma
   PutNs(out, kOutNowNs, now);
   out[kOutErrno] = 0;
   return int(n);
+}
+
+int64_t FramesToNs(int64_t frames, unsigned rate) {
+  // Truncating division, as the BigInt arithmetic of framesToNs(); 128 bits so no frame count overflows.
+  return int64_t((__int128(frames) * 1000000000 + (rate >> 1)) / rate);
+}
+
+ChunkTime ChunkCaptureTime(int64_t tsNs, int64_t availFrames, int64_t delayFrames, int64_t nowNs, int64_t frames,
+                           unsigned rate, int64_t maxLagNs) {
+  const int64_t waiting = std::max<int64_t>({availFrames, delayFrames, 0});
+  const bool sane = tsNs > 0 && tsNs <= nowNs + 1000000 && nowNs - tsNs <= maxLagNs;
+  if (sane) return {tsNs - FramesToNs(waiting + frames, rate), false};
+  const int64_t delay = delayFrames >= 0 ? delayFrames : availFrames;
+  return {nowNs - FramesToNs(delay + frames, rate), true};
+}
+
+int CapturePcm(Pcm* p, senseflow::ring::SampleRingWriter& ring, const int32_t* mailbox, uint32_t maxFrames,
+               int timeoutMs, double deadlineMs, bool commitFirst, int32_t flags, double* out) {
+  // Stamps further from "now" than two device buffers (+1 s) are not believed.
+  const int64_t maxLagNs = FramesToNs(int64_t(2 * p->bufferFrames), p->rate) + 1000000000;
+  const uint32_t period = uint32_t(p->periodFrames);
+  double chunks = 0, frames = 0, fallbacks = 0;
+  int rc;
+  for (;;) {
+    const senseflow::ring::SampleRingWriter::Region r = ring.Reserve(maxFrames);
+    const int n = ReadPcm(p, r.data, std::min(period, r.frames), r.frames, timeoutMs, out);
+    if (n <= 0) {
+      ring.Release();
+      rc = n;
+      break;
+    }
+    const int64_t nowNs = GetNs(out, kOutNowNs);
+    const ChunkTime t = ChunkCaptureTime(GetNs(out, kOutTsNs), int64_t(out[kOutAvail]), int64_t(out[kOutDelay]), nowNs,
+                                         n, p->rate, maxLagNs);
+    PutI64(out, kOutCaptureNs, t.captureNs);
+    out[kOutLastFrames] = n;
+    if (t.fallback) fallbacks++;
+    if (!commitFirst) {  // the reservation stays: the caller commits these frames where they are
+      rc = kCaptureHeld;
+      break;
+    }
+    ring.Commit(uint32_t(n), t.captureNs, nowNs, flags | (t.fallback ? senseflow::ring::kFlagTimestampFallback : 0));
+    flags = 0;
+    chunks++;
+    frames += n;
+    if (double(nowNs) / 1e6 >= deadlineMs || senseflow::ControlPending(mailbox)) {
+      rc = kCaptureDone;
+      break;
+    }
+    if (ring.ReadersWaiting()) {
+      rc = kCaptureWake;
+      break;
+    }
+  }
+  out[kOutChunks] = chunks;
+  out[kOutFrames] = frames;
+  out[kOutFallbacks] = fallbacks;
+  out[kOutFlagsLeft] = flags;
+  return rc;
 }
 
 }  // namespace sf

@@ -61,12 +61,14 @@ export const alsaSource = defineSource<AlsaOptions>({
     ctx.log.info({ device: params.device, negotiated: pcm.info }, 'ALSA capture opened');
     const loop = new CaptureLoop(pcm, {
       writer: ctx.samples,
+      mailbox: ctx.mailbox,
       log: ctx.log,
       reopen: openPcm,
       disconnected: (reason, details) => ctx.disconnected(reason, details),
       reconnected: (details) => ctx.reconnected(details),
       reconnectMs: o.reconnectMs,
       debugStallMs: o.debugStallMs,
+      debugSliceMs: o.debugSliceMs,
     });
     ctx.signal.addEventListener('abort', () => void loop.stop(), { once: true });
     return {

@@ -1,24 +1,27 @@
 /**
- * The capture loop (worker side): reserve a ring region, let ALSA read straight into it, stamp it, commit.
+ * The capture loop (worker side): reserve a ring region, let ALSA read straight into it, stamp it, commit —
+ * all in native code (`CapturePcm`, through core's native sample-ring writer), period after period, without
+ * entering JavaScript: the per-period JavaScript was most of the capture thread's cost above `arecord`'s
+ * (docs/performance.md). JavaScript wakes the ring's sleeping readers (Atomics.notify is JavaScript's only)
+ * and does the rare work: loss accounting, reconnects, start/stop.
  *
  * - Each read blocks at most READ_TIMEOUT_MS. The loop yields to the event loop (setImmediate) after a
- *   read without data and otherwise at least every YIELD_EVERY_MS, so the worker keeps serving
- *   start/stop/close while capturing — not after every period: a turn of the event loop per 64-frame
- *   period was a large share of the capture CPU (bench/audio-read.bench.mjs).
+ *   read without data, as soon as a control message (start/stop/close) waits in the worker's mailbox, and
+ *   otherwise every YIELD_EVERY_MS (for the watchdog's heartbeat and timers). Not more often: a turn of the
+ *   worker's event loop costs tens of µs, and 50 turns a second were a fifth of the capture thread's CPU.
  * - An overrun is recovered in native code; its size is measured from the capture times on either side
  *   of the gap and counted with `reportDrop('driver', frames)`. Streaming goes on.
  * - A vanished device is reported (`disconnected`), reopened with the same parameters every
  *   `reconnectMs`, and reported back (`reconnected`); the frames missed are counted as `disconnect` loss.
  */
 import { ItemFlags, type Logger, type SampleRingWriter } from '@senseflow/core';
-import type { CapturePcm, PcmReadResult } from './pcm.js';
-import { chunkCaptureTime, framesToNs, lostFramesBetween } from './timestamps.js';
+import type { CapturePcm, PcmCaptureResult } from './pcm.js';
+import { lostFramesBetween } from './timestamps.js';
 
 /** Longest a single native read may block the worker. */
 export const READ_TIMEOUT_MS = 50;
-/** Longest the loop reads back to back without letting the worker's event loop run. */
-export const YIELD_EVERY_MS = 20;
-const YIELD_EVERY_NS = BigInt(YIELD_EVERY_MS) * 1_000_000n;
+/** Longest the loop reads back to back without letting the worker's event loop run (control messages cut it short). */
+export const YIELD_EVERY_MS = 100;
 /**
  * A read waits for one period but takes up to this many when they piled up (a late wake-up, or a plugin
  * such as pulse that delivers in fragments larger than the period): one chunk instead of one per period.
@@ -27,6 +30,8 @@ export const READ_MAX_PERIODS = 8;
 
 export interface CaptureLoopOptions {
   writer: SampleRingWriter;
+  /** The worker's mailbox (`ctx.mailbox`): a native capture call returns as soon as a control message waits. */
+  mailbox?: Int32Array;
   log: Logger;
   /** Reopens the device (same parameters) after a disconnect; throws while it is still gone. */
   reopen: () => CapturePcm;
@@ -35,6 +40,8 @@ export interface CaptureLoopOptions {
   reconnectMs: number;
   /** Test hook: block the thread once for this long after ~100 ms of audio. */
   debugStallMs?: number;
+  /** Test hook: native capture calls last up to this long instead of YIELD_EVERY_MS. */
+  debugSliceMs?: number;
 }
 
 export interface CaptureCounters {
@@ -94,55 +101,63 @@ export class CaptureLoop {
   }
 
   private async run(): Promise<void> {
+    // Not inside start(): its caller (the worker answering a start request) must not wait for a first slice.
+    await yieldToEventLoop();
     while (this.running) {
       if (!this.pcm) {
         await this.reconnect();
         continue;
       }
-      this.readFor(YIELD_EVERY_NS);
+      this.readFor(this.o.debugSliceMs || YIELD_EVERY_MS);
       await yieldToEventLoop();
     }
   }
 
   /**
-   * Reads and commits back to back until `forNs` have passed since the first read's data (on the reads' own
-   * CLOCK_MONOTONIC stamps) or a read brings no data. A plain function, not the async loop: V8 resumes an async
-   * function after an await in unoptimized code, so the per-period path stays here, optimized.
+   * Captures for up to `forMs` in native code (`CapturePcm`: read, stamp and commit each period without
+   * entering JavaScript), returning early when a read brings no data. JavaScript runs between those native
+   * calls only to wake readers that sleep on the ring, and to count a loss before the chunk after it.
    */
-  private readFor(forNs: bigint): void {
+  private readFor(forMs: number): void {
     const pcm = this.pcm!;
     const w = this.o.writer;
-    const rate = w.rate;
-    // Stamps further from "now" than two device buffers (+1 s) are not believed.
-    const maxLagNs = framesToNs(2 * pcm.info.bufferFrames, rate) + 1_000_000_000n;
-    const period = pcm.info.periodFrames;
-    const maxFrames = Math.min(READ_MAX_PERIODS * period, w.capacityFrames);
-    let untilNs = -1n;
+    const maxFrames = Math.min(READ_MAX_PERIODS * pcm.info.periodFrames, w.capacityFrames);
+    const deadlineMs = Number(process.hrtime.bigint()) / 1e6 + forMs;
     for (;;) {
-      const res = w.reserve(maxFrames);
-      const r = pcm.read(this.mem, res.byteOffset, Math.min(period, res.frames), READ_TIMEOUT_MS, res.frames);
-      if (r.kind !== 'data') {
-        w.commit(0, 0n); // release the reservation
-        this.noData(pcm, r);
-        this.maybeStall(rate);
+      const flags = w.nativeBegin();
+      const c = pcm.capture(this.mem, this.o.mailbox, maxFrames, READ_TIMEOUT_MS, deadlineMs, this.pendingLoss === null, flags);
+      w.nativeDone(c.chunks, c.flagsLeft); // wakes the ring's readers when it committed
+      this.counters.chunks += c.chunks;
+      this.counters.frames += c.frames;
+      this.counters.fallbackStamps += c.fallbacks;
+      if (c.chunks > 0) {
+        this.prevCaptureNs = c.captureNs;
+        this.prevFrames = c.lastFrames;
+      }
+      this.maybeStall(w.rate);
+      if (c.kind === 'held') this.commitAfterLoss(c);
+      else if (c.kind === 'done') return;
+      else if (c.kind !== 'wake') {
+        this.noData(pcm, c);
         return;
       }
-      const t = chunkCaptureTime(r.stamp, r.frames, rate, maxLagNs);
-      if (this.pendingLoss) this.settleLoss(t.captureNs);
-      if (t.fallback) this.counters.fallbackStamps++;
-      w.commit(r.frames, t.captureNs, r.stamp.nowNs, t.fallback ? ItemFlags.TIMESTAMP_FALLBACK : 0);
-      this.prevCaptureNs = t.captureNs;
-      this.prevFrames = r.frames;
-      this.counters.chunks++;
-      this.counters.frames += r.frames;
-      this.maybeStall(rate);
-      if (untilNs < 0n) untilNs = r.stamp.nowNs + forNs;
-      else if (r.stamp.nowNs >= untilNs) return;
     }
   }
 
-  /** A read that brought no data: a timeout, or an overrun (recovered) or a vanished device to account for. */
-  private noData(pcm: CapturePcm, r: PcmReadResult): void {
+  /** The first chunk after an overrun or a reconnect: count what was lost before it, then commit it where it was read. */
+  private commitAfterLoss(c: PcmCaptureResult): void {
+    const w = this.o.writer;
+    this.settleLoss(c.captureNs);
+    const r = w.reserve(c.lastFrames); // the same region the native read filled: nothing was committed since
+    w.commit(Math.min(r.frames, c.lastFrames), c.captureNs, c.nowNs, c.fallbacks > 0 ? ItemFlags.TIMESTAMP_FALLBACK : 0);
+    this.counters.chunks++;
+    this.counters.frames += c.lastFrames;
+    this.prevCaptureNs = c.captureNs;
+    this.prevFrames = c.lastFrames;
+  }
+
+  /** A call that ended without data: a timeout, or an overrun (recovered) or a vanished device to account for. */
+  private noData(pcm: CapturePcm, r: PcmCaptureResult): void {
     if (r.kind === 'xrun') {
       this.counters.xruns++;
       this.pendingLoss ??= 'driver';

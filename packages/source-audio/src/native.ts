@@ -41,9 +41,13 @@ export interface NativeCard {
   devices: { device: number; name: string; subdevices: number }[];
 }
 
-/** Return codes of `read()` besides a frame count. */
+/** Return codes of `read()` besides a frame count (and of `capture()`, with 0 for a read that timed out). */
 export const READ_XRUN = -1;
 export const READ_DISCONNECTED = -2;
+/** Return codes of `capture()` (mirror `kCapture*` in native/common.h). */
+export const CAPTURE_DONE = 1;
+export const CAPTURE_WAKE = 2;
+export const CAPTURE_HELD = 3;
 
 /**
  * Slots of the `out` array `read()` fills (mirrors `enum ReadOut` in native/common.h), 8 bytes each: a double
@@ -56,6 +60,12 @@ export const ReadOut = {
   NOW_NS: 3,
   ERRNO: 4,
   XRUN_NS: 5,
+  CHUNKS: 6,
+  FRAMES: 7,
+  FALLBACKS: 8,
+  CAPTURE_NS: 9,
+  LAST_FRAMES: 10,
+  FLAGS_LEFT: 11,
 } as const;
 
 /** The addon's surface (see native/addon.cc). */
@@ -66,9 +76,19 @@ export interface AlsaAddon {
   start(id: number): void;
   stop(id: number): void;
   /** Where the next reads of `id` land: `mem` (over a SharedArrayBuffer) for frames, `out` for stamps; kept referenced until close. */
-  target(id: number, mem: Uint8Array, out: Float64Array): void;
+  target(id: number, mem: Uint8Array, out: Float64Array, mailbox?: Int32Array): void;
   /** Waits ≤ `timeoutMs` for `frames` frames, then reads all there are (≤ `maxFrames`) into the target at `byteOffset`, waiting ≤ `timeoutMs`. → frames, READ_XRUN or READ_DISCONNECTED. */
   read(id: number, byteOffset: number, frames: number, timeoutMs: number, maxFrames: number): number;
+  /**
+   * Reads, stamps and commits chunks of ≤ `maxFrames` into the sample ring given to `target()` (the whole
+   * ring) until CLOCK_MONOTONIC passes `deadlineMs`, a control message waits in the target's mailbox, a read
+   * brings no data, or a reader waits. `flags` go on
+   * the first chunk; with `commitFirst` false the first chunk is only read and stamped. → 0 (no data),
+   * READ_XRUN, READ_DISCONNECTED, CAPTURE_DONE, CAPTURE_WAKE or CAPTURE_HELD; counts in `out`.
+   */
+  capture(id: number, maxFrames: number, timeoutMs: number, deadlineMs: number, commitFirst: boolean, flags: number): number;
+  /** The capture-time arithmetic `capture()` uses (see chunkCaptureTime). */
+  chunkTime(tsNs: bigint, availFrames: number, delayFrames: number, nowNs: bigint, frames: number, rate: number, maxLagNs: bigint): { captureNs: bigint; fallback: boolean };
   close(id: number): void;
   openCount(): number;
   /** `EPIPE` for 32, … */

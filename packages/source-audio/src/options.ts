@@ -26,6 +26,12 @@ export interface AlsaOptions {
   reconnectMs: number;
   /** Test hook: block the capture thread once for this long (after ~100 ms of streaming) to force an overrun. Default 0. */
   debugStallMs: number;
+  /**
+   * Test hook: how long one native capture call may keep the worker's thread before its event loop runs
+   * (default 0: YIELD_EVERY_MS, 100 ms); a test lengthens it to show that control calls and sleeping readers
+   * do not wait for it. Below the watchdog's 1 s.
+   */
+  debugSliceMs: number;
 }
 
 export const ALSA_OPTION_NAMES = [
@@ -39,6 +45,7 @@ export const ALSA_OPTION_NAMES = [
   'bufferSecs',
   'reconnectMs',
   'debugStallMs',
+  'debugSliceMs',
 ] as const;
 
 /** Validates raw options and fills defaults. Throws InvalidOptionError naming the bad parameter. */
@@ -60,5 +67,6 @@ export function parseAlsaOptions(raw: unknown): AlsaOptions {
     throw new InvalidOptionError('bufferSecs', `at least four periods (≥ ${((4 * periodFrames) / rate).toFixed(3)} s)`, bufferSecs);
   const reconnectMs = withDefault(o.reconnectMs, 500, (v) => intIn('reconnectMs', v, 10, 60_000));
   const debugStallMs = withDefault(o.debugStallMs, 0, (v) => intIn('debugStallMs', v, 0, 60_000));
-  return { device, loopback, rate, channels, format, periodFrames, deviceBufferMs, bufferSecs, reconnectMs, debugStallMs };
+  const debugSliceMs = withDefault(o.debugSliceMs, 0, (v) => intIn('debugSliceMs', v, 0, 900));
+  return { device, loopback, rate, channels, format, periodFrames, deviceBufferMs, bufferSecs, reconnectMs, debugStallMs, debugSliceMs };
 }

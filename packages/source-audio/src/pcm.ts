@@ -2,7 +2,7 @@
  * An open ALSA capture PCM (worker side): a typed wrapper over the addon's handle.
  */
 import { InvalidOptionError, InvalidStateError, NativeError, type SampleFormat } from '@senseflow/core';
-import { READ_XRUN, ReadOut, alsa, type AlsaAddon, type NativePcmInfo } from './native.js';
+import { CAPTURE_DONE, CAPTURE_HELD, CAPTURE_WAKE, READ_XRUN, ReadOut, alsa, type AlsaAddon, type NativePcmInfo } from './native.js';
 import { typedAlsaError, type CaptureChoices } from './native-errors.js';
 import type { ReadStamp } from './timestamps.js';
 
@@ -26,6 +26,32 @@ export interface PcmReadResult {
   xrunNs: bigint;
 }
 
+/** Outcome of one {@link CapturePcm.capture}; the same object is reused by every call. */
+export interface PcmCaptureResult {
+  /**
+   * Why it returned: `done` (the deadline passed), `wake` (a reader sleeps on the ring: wake it, call again),
+   * `held` (a chunk read and stamped but not committed: commit it where it is), or a read's outcome.
+   */
+  kind: 'done' | 'wake' | 'held' | 'timeout' | 'xrun' | 'disconnected';
+  /** Chunks and frames committed. */
+  chunks: number;
+  frames: number;
+  /** Chunks read whose capture time came from the receive clock (TIMESTAMP_FALLBACK), committed or held. */
+  fallbacks: number;
+  /** The last chunk read (committed or held): capture time of its first frame, frames, receive time. */
+  captureNs: bigint;
+  lastFrames: number;
+  nowNs: bigint;
+  /** Flags passed in that no committed chunk carried (it committed none). */
+  flagsLeft: number;
+  /** errno name for xrun/disconnected. */
+  errno: string;
+  /** For an xrun: when the driver stopped (CLOCK_MONOTONIC ns), 0n if unknown. */
+  xrunNs: bigint;
+}
+
+const CAPTURE_KINDS: Record<number, PcmCaptureResult['kind']> = { [CAPTURE_DONE]: 'done', [CAPTURE_WAKE]: 'wake', [CAPTURE_HELD]: 'held', 0: 'timeout', [READ_XRUN]: 'xrun' };
+
 /** Asks the device what it can capture (for error messages); null when it cannot be opened. */
 export function probeChoices(device: string): CaptureChoices | null {
   try {
@@ -44,6 +70,7 @@ export class CapturePcm {
   /** The memory the addon reads into (set with `target()` on first use, then passed by reference no more). */
   private mem: Uint8Array | null = null;
   readonly result: PcmReadResult = { kind: 'timeout', frames: 0, stamp: { tsNs: 0n, availFrames: 0, delayFrames: -1, nowNs: 0n }, errno: '', xrunNs: 0n };
+  readonly captured: PcmCaptureResult = { kind: 'timeout', chunks: 0, frames: 0, fallbacks: 0, captureNs: 0n, lastFrames: 0, nowNs: 0n, flagsLeft: 0, errno: '', xrunNs: 0n };
 
   private constructor(
     private readonly native: AlsaAddon,
@@ -103,17 +130,43 @@ export class CapturePcm {
       r.kind = 'timeout';
     } else {
       r.kind = rc === READ_XRUN ? 'xrun' : 'disconnected';
-      const n = o[ReadOut.ERRNO];
-      r.errno = this.native.errnoName(n);
+      r.errno = this.native.errnoName(o[ReadOut.ERRNO]);
       r.xrunNs = rc === READ_XRUN ? this.out64[ReadOut.XRUN_NS] : 0n;
     }
     return r;
   }
 
+  /**
+   * The capture loop in native code: reserves ring space, reads a period (up to `maxFrames` when more piled
+   * up) into it, stamps and commits it, again and again, until CLOCK_MONOTONIC passes `deadlineMs` (as
+   * `process.hrtime`, in ms), a control message waits in `mailbox` (the worker's `ctx.mailbox`), a read
+   * brings no data within `timeoutMs`, or a reader of the ring waits (then the caller wakes it:
+   * `writer.nativeDone()`). `ring` is a Uint8Array over the whole sample ring; `flags` go on the first
+   * committed chunk; with `commitFirst` false the first chunk is read and stamped only.
+   */
+  capture(ring: Uint8Array, mailbox: Int32Array | undefined, maxFrames: number, timeoutMs: number, deadlineMs: number, commitFirst: boolean, flags: number): PcmCaptureResult {
+    this.check();
+    if (ring !== this.mem) this.target(ring, mailbox);
+    const o = this.out;
+    const c = this.captured;
+    const rc = this.native.capture(this.info.id, maxFrames, timeoutMs, deadlineMs, commitFirst, flags);
+    c.kind = CAPTURE_KINDS[rc] ?? 'disconnected';
+    c.chunks = o[ReadOut.CHUNKS];
+    c.frames = o[ReadOut.FRAMES];
+    c.fallbacks = o[ReadOut.FALLBACKS];
+    c.flagsLeft = o[ReadOut.FLAGS_LEFT];
+    c.lastFrames = o[ReadOut.LAST_FRAMES];
+    c.captureNs = this.out64[ReadOut.CAPTURE_NS];
+    c.nowNs = this.out64[ReadOut.NOW_NS];
+    c.errno = rc < 0 ? this.native.errnoName(o[ReadOut.ERRNO]) : '';
+    c.xrunNs = rc === READ_XRUN ? this.out64[ReadOut.XRUN_NS] : 0n;
+    return c;
+  }
+
   /** Points the addon's reads at `mem`. It must be over a SharedArrayBuffer: one that cannot be detached under the addon. */
-  private target(mem: Uint8Array): void {
+  private target(mem: Uint8Array, mailbox?: Int32Array): void {
     if (!(mem.buffer instanceof SharedArrayBuffer)) throw new InvalidOptionError('mem', 'a Uint8Array over a SharedArrayBuffer (the ring)', 'a Uint8Array over an ArrayBuffer');
-    this.native.target(this.info.id, mem, this.out);
+    this.native.target(this.info.id, mem, this.out, mailbox);
     this.mem = mem;
   }
 

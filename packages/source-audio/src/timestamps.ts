@@ -1,5 +1,6 @@
 /**
- * Capture times of ALSA chunks. Pure functions, so the arithmetic is tested against recorded stamps.
+ * Capture times of ALSA chunks, tested against recorded stamps. The capture loop stamps chunks in native code
+ * (native/pcm.cc, `ChunkCaptureTime`); `chunkCaptureTime()` here calls that same arithmetic.
  *
  * ALSA semantics (driver with `tstamp_mode = ENABLE`, `tstamp_type = MONOTONIC`):
  * - `snd_pcm_htimestamp()` gives `ts`, the CLOCK_MONOTONIC time of the latest hardware pointer update, and
@@ -12,6 +13,8 @@
  * Plugin PCMs (pulse) synthesize `ts` at call time and report their server latency as `delay`, which the
  * same formula handles. Without a usable `ts` we back-date from the receive time instead and flag it.
  */
+
+import { alsa } from './native.js';
 
 /** Stamps returned by one native read (see `ReadOut` in native.ts). */
 export interface ReadStamp {
@@ -50,16 +53,14 @@ export function timespecNs(sec: number, nsec: number): bigint {
 }
 
 /**
- * Capture time of the first of `frames` frames just read.
- * `maxLagNs`: a driver stamp older than this before `nowNs` (or later than `nowNs`) is not trusted —
- * use the ALSA buffer duration plus some slack.
+ * Capture time of the first of `frames` frames just read: the driver stamp back-dated by
+ * max(avail, delay) + frames, or, when the stamp is missing, later than `nowNs` + 1 ms or more than `maxLagNs`
+ * before it, the receive time back-dated by the delay (`fallback`). `maxLagNs`: use the ALSA buffer duration
+ * plus some slack. The arithmetic is the addon's (`ChunkCaptureTime` in native/pcm.cc), the one the capture
+ * loop stamps every chunk with in native code, so this loads the addon.
  */
 export function chunkCaptureTime(s: ReadStamp, frames: number, rate: number, maxLagNs: bigint): ChunkTime {
-  const waiting = Math.max(s.availFrames, s.delayFrames, 0);
-  const sane = s.tsNs > 0n && s.tsNs <= s.nowNs + 1_000_000n && s.nowNs - s.tsNs <= maxLagNs;
-  if (sane) return { captureNs: s.tsNs - framesToNs(waiting + frames, rate), fallback: false };
-  const delay = s.delayFrames >= 0 ? s.delayFrames : s.availFrames;
-  return { captureNs: s.nowNs - framesToNs(delay + frames, rate), fallback: true };
+  return alsa().chunkTime(s.tsNs, s.availFrames, s.delayFrames, s.nowNs, frames, rate, maxLagNs);
 }
 
 /**

@@ -90,6 +90,54 @@ describe.skipIf(noAlsaConf || noPulse)(`ALSA file plugin, paced by the PulseAudi
   }
 });
 
+// The capture loop runs in native code for up to 100 ms per call (`debugSliceMs` makes it 800 ms here, so the
+// difference is plain): a sleeping frames$ subscriber must still get each chunk as it is committed (the
+// ring's WAITERS word sends the native loop back to JavaScript to wake it), and stop() must not wait for the
+// slice to end (the worker's mailbox). Without those, both would wait ~400 ms on average for the slice.
+describe.skipIf(noAlsaConf || noPulse)(`native capture loop${noAlsaConf || noPulse ? ` (skipped: ${noAlsaConf || noPulse})` : ''}`, () => {
+  const SLICE_MS = 800;
+  const openLong = (name: string) => {
+    const file = join(work, `${name}.raw`);
+    writeFileSync(file, noise({ rate: 48000, channels: 2, format: 's16le', seconds: 20, seed: 11 }));
+    return openMicrophone({ device: `senseflow_file_paced:INFILE=${file},SLAVE=pulse:${MONITOR}`, rate: 48000, channels: 2, periodFrames: 480, debugSliceMs: SLICE_MS });
+  };
+
+  it('a sleeping frames$ subscriber gets each chunk when it is committed, not when the native call ends', async () => {
+    await using mic = await openLong('slice-readers');
+    const lagMs: number[] = [];
+    const seqs: bigint[] = [];
+    await new Promise<void>((resolve) => {
+      const sub = mic.frames$.subscribe((c) => {
+        lagMs.push(Number(process.hrtime.bigint() - c.receiveNs) / 1e6); // from its commit to this subscriber
+        seqs.push(c.seq);
+        if (lagMs.length >= 100) {
+          sub.unsubscribe();
+          resolve();
+        }
+      });
+    });
+    for (let i = 1; i < seqs.length; i++) expect(seqs[i]).toBe(seqs[i - 1] + 1n);
+    const median = [...lagMs].sort((a, b) => a - b)[lagMs.length >> 1];
+    expect(median, `median delivery lag ${median.toFixed(1)} ms with ${SLICE_MS} ms native calls`).toBeLessThan(SLICE_MS / 8);
+  });
+
+  it('stop() and start() are served while the native loop captures (the mailbox cuts its call short)', async () => {
+    await using mic = await openLong('slice-control');
+    await collect(mic, 4800);
+    const took: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      await sleep(150 + 97 * i); // land at different points of the slice
+      const t0 = performance.now();
+      await mic.stop();
+      took.push(performance.now() - t0);
+      await mic.start();
+      await collect(mic, 960);
+    }
+    // Waiting for the slice, 4 of 5 stops under SLICE_MS / 4 would be a 1-in-60 fluke; served at once, they all are.
+    expect(took.filter((ms) => ms < SLICE_MS / 4).length, `stop() took ${took.map((ms) => ms.toFixed(0)).join(', ')} ms`).toBeGreaterThanOrEqual(4);
+  });
+});
+
 // The core conformance suite on the real addon: the ALSA file plugin (30 s of noise, paced by the PulseAudio
 // monitor) and PulseAudio itself (the null sink's monitor: what the computer plays).
 runSourceConformance('ALSA file plugin (senseflow_file_paced)', {

@@ -26,6 +26,7 @@ describe('alsa source options', () => {
       bufferSecs: 10,
       reconnectMs: 500,
       debugStallMs: 0,
+      debugSliceMs: 0,
     });
     expect(parseAlsaOptions({ rate: 16000 }).periodFrames).toBe(160);
   });

@@ -16,7 +16,7 @@ import type { LogLevel } from '../log.js';
 import { FrameRingReader } from '../ring/frame-ring.js';
 import { HEADER_BYTES, WriterDropCause } from '../ring/layout.js';
 import { SampleRingReader } from '../ring/sample-ring.js';
-import { HEARTBEAT_MS, type ControlCall, type ControlRequest, type GoMessage, type WorkerInit, type WorkerMessage } from '../worker/protocol.js';
+import { HEARTBEAT_MS, Mailbox, type ControlCall, type ControlRequest, type GoMessage, type WorkerInit, type WorkerMessage } from '../worker/protocol.js';
 import { itemRate } from '../worker/restart-loss.js';
 import type { SourceController } from '../source.js';
 
@@ -53,6 +53,8 @@ export function defaultWatchdogMs(spec: StreamSpec): number {
 interface Live {
   worker: Worker;
   beat: Int32Array;
+  /** {@link Mailbox} words shared with the worker. */
+  mailbox: Int32Array;
   lastBeat: number;
   lastBeatNs: bigint;
   /** The worker's event-loop utilization at the last beat: how much of the silence since was spent idle. */
@@ -61,6 +63,12 @@ interface Live {
   ready: boolean;
   /** A replacement still waiting for `go` (it has not touched the device or the ring). */
   gated: boolean;
+}
+
+/** Posts to the worker, counted in its mailbox first (so a long native call in the worker sees it waiting). */
+function post(live: Live, m: ControlRequest | GoMessage): void {
+  Atomics.add(live.mailbox, Mailbox.POSTED, 1);
+  live.worker.postMessage(m);
 }
 
 export class WorkerHost implements SourceController {
@@ -105,6 +113,7 @@ export class WorkerHost implements SourceController {
    */
   private spawn(sab: SharedArrayBuffer | undefined, restartAttempt: number, gate: Promise<unknown> | null): Promise<void> {
     const heartbeat = new SharedArrayBuffer(4);
+    const mailbox = new SharedArrayBuffer(8);
     const init: WorkerInit = {
       specifier: this.specifier,
       options: this.options,
@@ -113,16 +122,17 @@ export class WorkerHost implements SourceController {
       restartAttempt,
       resumeRunning: this.wantRunning,
       heartbeat,
+      mailbox,
       gated: gate !== null,
     };
     const worker = new Worker(ENTRY, { workerData: init, name: `senseflow:${this.specifier.split('/').pop()}` });
     const now = monotonicNs();
-    const live: Live = { worker, beat: new Int32Array(heartbeat), lastBeat: 0, lastBeatNs: now, eluAtBeat: null, lastCheckNs: now, ready: false, gated: gate !== null };
+    const live: Live = { worker, beat: new Int32Array(heartbeat), mailbox: new Int32Array(mailbox), lastBeat: 0, lastBeatNs: now, eluAtBeat: null, lastCheckNs: now, ready: false, gated: gate !== null };
     this.live = live;
     void gate?.then(() => {
       if (this.live !== live || this.closing) return;
       live.gated = false;
-      worker.postMessage({ t: 'go' } satisfies GoMessage);
+      post(live, { t: 'go' } satisfies GoMessage);
     });
     return new Promise<void>((resolve, reject) => {
       // A worker that never opened is not supervised: it must not be restarted behind a rejected open.
@@ -319,8 +329,8 @@ export class WorkerHost implements SourceController {
 
   /** Sends one control request and waits for its reply. */
   request(call: ControlCall, timeoutMs = this.o.requestTimeoutMs): Promise<unknown> {
-    const worker = this.worker;
-    if (!worker) {
+    const live = this.worker ? this.live : null;
+    if (!live) {
       if (this.failure)
         return Promise.reject(new InvalidStateError(`the source is in the error state: ${this.failure.message}`, { failure: this.failure }));
       return Promise.reject(new InvalidStateError('the source worker is not running (crashed or closed)'));
@@ -332,7 +342,7 @@ export class WorkerHost implements SourceController {
         reject(new TimeoutError(`'${call.t}' got no answer from the source worker within ${timeoutMs} ms`, { request: call.t }));
       }, timeoutMs);
       this.pending.set(id, { call: call.t, resolve, reject, timer });
-      worker.postMessage({ ...call, id } as ControlRequest);
+      post(live, { ...call, id } as ControlRequest);
     });
   }
 

@@ -227,8 +227,17 @@ export class RingConsumer<T extends RingItem = RingItem> implements AsyncIterabl
       }
       // Sleep until the writer commits (NOTIFY) or ends a batch (BATCH), or changes state; close()/abort
       // wakes us too.
+      // Say we sleep before the last look (I32.WAITERS): a native writer wakes us only when it sees this.
+      Atomics.add(this.i32, I32.WAITERS, 1);
+      if (this.pending() > 0) {
+        Atomics.sub(this.i32, I32.WAITERS, 1);
+        continue;
+      }
       const w = Atomics.waitAsync(this.i32, this.word, seen, this.idleMs);
-      if (!w.async) continue;
+      if (!w.async) {
+        Atomics.sub(this.i32, I32.WAITERS, 1);
+        continue;
+      }
       (this.keepAlive ??= setInterval(() => {}, 2 ** 31 - 1)).ref();
       // While the writer says it may hold BATCH back (a fast run; it says so on a commit that wakes us), the
       // tail timer delivers a held item should the stream pause right after it.
@@ -237,6 +246,7 @@ export class RingConsumer<T extends RingItem = RingItem> implements AsyncIterabl
         else this.tail = setTimeout(this.tailWake, TAIL_MS).unref();
       } else this.dropTail();
       const r = await w.value;
+      Atomics.sub(this.i32, I32.WAITERS, 1);
       this.keepAlive?.unref();
       if (r === 'timed-out' && !this.ended && this.pending() === 0) return true;
     }

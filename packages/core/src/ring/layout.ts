@@ -23,8 +23,9 @@ export const RING_MAGIC = 0x53464c57; // 'SFLW'
 /**
  * 2: DROP_NETWORK added; an aborted frame-ring write invalidates its slot (SEQ = -1).
  * 3: BATCH and BATCH_GAP_US added (writer-paced batch wake-ups).
+ * 4: WAITERS added (a native writer skips the wake-up when no reader sleeps).
  */
-export const RING_VERSION = 3;
+export const RING_VERSION = 4;
 export const HEADER_BYTES = 256;
 
 export const RingKind = { frame: 1, sample: 2 } as const;
@@ -68,6 +69,14 @@ export const I32 = {
    * on a commit that also bumps BATCH, so a reader that saw 0 before waiting is woken if it turns 1.
    */
   BATCH_HOLDING: 14,
+  /**
+   * Readers asleep (or about to sleep) on NOTIFY or BATCH. A reader adds 1, checks for items once more, then
+   * sleeps, and subtracts 1 when it wakes. A writer that commits outside JavaScript (a native capture loop,
+   * native/sample-ring.h) cannot call Atomics.notify: after its commits it reads this word, and only when it is
+   * non-zero hands back to JavaScript to wake them. Commit-then-read against add-then-check means a reader
+   * never sleeps through a commit it did not see.
+   */
+  WAITERS: 15,
 } as const;
 
 /**

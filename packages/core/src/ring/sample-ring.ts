@@ -300,6 +300,24 @@ export class SampleRingWriter extends RingWriterBase {
     return seq;
   }
 
+  /**
+   * Lends the ring to a native writer on this thread for one call (`native/sample-ring.h`: it reserves,
+   * fills and commits chunks itself, without returning to JavaScript per chunk). Returns the flags owed to its
+   * first chunk; pass what it did not apply back to {@link nativeDone}.
+   */
+  nativeBegin(): number {
+    return this.takeFlags();
+  }
+
+  /**
+   * After a native writer's call: `unusedFlags` (it committed nothing) are owed to the next chunk again, and
+   * readers are woken for its `chunks` commits (it wakes nobody itself: Atomics.notify is JavaScript's).
+   */
+  nativeDone(chunks: number, unusedFlags: number): void {
+    this.restoreFlags(unusedFlags);
+    if (chunks > 0) this.committed();
+  }
+
   /** Copies interleaved samples in (splitting at the ring's end). For sources that cannot write in place. */
   write(samples: SampleArray, captureNs: bigint, receiveNs: bigint = process.hrtime.bigint()): void {
     const ch = this.v.channels;

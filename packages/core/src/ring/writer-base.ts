@@ -68,6 +68,11 @@ export abstract class RingWriterBase {
     return f;
   }
 
+  /** Gives back flags taken with {@link takeFlags} that no item carried. */
+  protected restoreFlags(flags: number): void {
+    this.pendingFlags |= flags;
+  }
+
   /**
    * After a commit: wakes every reader waiting on NOTIFY, and those waiting on BATCH once per batch. While
    * a stream commits faster than the batch gap, a BATCH wake-up less than the gap after the previous one is

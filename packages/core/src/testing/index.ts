@@ -122,7 +122,10 @@ async function readFromWorker(src: Source<SourceItem>, s: ConformanceSettings): 
            continue;
          }
          if (Date.now() > deadline) break;
+         // NOTIFY (5), counted in WAITERS (15) so a native writer wakes us too (the 100 ms bound covers the race).
+         Atomics.add(i32, 15, 1);
          Atomics.wait(i32, 5, Atomics.load(i32, 5), 100);
+         Atomics.sub(i32, 15, 1);
        }
        parentPort.postMessage(got.length ? { got } : { error: 'no new item within the budget' });
      }).catch((e) => parentPort.postMessage({ error: String(e) }));`,

@@ -11,7 +11,7 @@ import { FrameRingWriter } from '../ring/frame-ring.js';
 import { RingState } from '../ring/layout.js';
 import { SampleRingWriter } from '../ring/sample-ring.js';
 import { checkSpec, createRingForSpec } from '../ring/for-spec.js';
-import { HEARTBEAT_MS, type ControlRequest, type GoMessage, type WorkerInit, type WorkerMessage } from './protocol.js';
+import { HEARTBEAT_MS, Mailbox, type ControlRequest, type GoMessage, type WorkerInit, type WorkerMessage } from './protocol.js';
 import { formatCode } from '../formats.js';
 import { PacedLoop } from '../paced-loop.js';
 import { RecordWriter } from '../records-writer.js';
@@ -39,7 +39,10 @@ let go = (): void => {};
 const gate = init.gated ? new Promise<void>((r) => (go = r)) : Promise.resolve();
 const early: ControlRequest[] = [];
 let onRequest: ((req: ControlRequest) => void) | null = null;
+const mailbox = new Int32Array(init.mailbox);
+const controlPending = () => Atomics.load(mailbox, Mailbox.POSTED) !== Atomics.load(mailbox, Mailbox.TAKEN);
 port.on('message', (m: ControlRequest | GoMessage) => {
+  Atomics.add(mailbox, Mailbox.TAKEN, 1);
   if (m.t === 'go') go();
   else if (onRequest) onRequest(m);
   else early.push(m);
@@ -116,6 +119,8 @@ async function main(): Promise<void> {
     },
     warn: (err: unknown) => event({ type: 'warning', atNs: monotonicNs(), error: serializeError(err) }),
     emit: (name: string, payload?: unknown) => event({ type: 'custom', atNs: monotonicNs(), name, payload }),
+    mailbox,
+    controlPending,
     loop: (o: ConstructorParameters<typeof PacedLoop>[1], tick: ConstructorParameters<typeof PacedLoop>[2]) =>
       new PacedLoop(clock, { onMissed: spec.kind === 'audio' ? undefined : (n) => writer.reportDrop('driver', n), onError: (e) => base.error(e), ...o }, tick),
   };

@@ -17,12 +17,21 @@ export interface WorkerInit {
   resumeRunning: boolean;
   /** Int32[1] the worker increments every {@link HEARTBEAT_MS} while its event loop turns (the watchdog reads it). */
   heartbeat: SharedArrayBuffer;
+  /** Int32[2]: {@link Mailbox} words, counting the messages the host posted and the worker took. */
+  mailbox: SharedArrayBuffer;
   /**
    * A replacement started while the worker it replaces is still being ended: it loads its plugin and checks
    * the options, then waits for {@link GoMessage} before it describes, opens the device or touches the ring.
    */
   gated: boolean;
 }
+
+/**
+ * Words of {@link WorkerInit.mailbox}: the host adds 1 to POSTED before each message it posts to the worker,
+ * the worker adds 1 to TAKEN as each arrives. They differ while a message waits for the worker's event loop,
+ * which native code that runs long without returning to JavaScript can see (`ctx.controlPending()`).
+ */
+export const Mailbox = { POSTED: 0, TAKEN: 1 } as const;
 
 /** How often a source worker beats (ms). The watchdog allows max(1 s, 5 periods) without a beat. */
 export const HEARTBEAT_MS = 100;

@@ -121,6 +121,18 @@ export interface SourceContextBase {
   /** Sends a small custom event to the main thread (`source.events$`). Not for per-frame data. */
   emit(type: string, payload?: unknown): void;
   /**
+   * True while a control message (start, stop, close, a control call) waits for this worker's event loop.
+   * A loop that keeps the thread for long stretches checks it to yield at once, instead of making every
+   * control call wait for the stretch to end.
+   */
+  controlPending(): boolean;
+  /**
+   * The same, for native code: Int32[2] over shared memory, [0] messages posted to this worker, [1] messages
+   * it took; they differ while one waits. Hand it to an addon that loops without returning to JavaScript
+   * (`native/control.h` in @senseflow/core reads it).
+   */
+  mailbox: Int32Array;
+  /**
    * A paced loop: calls `tick` on absolute deadlines at `hz` without drift and without catch-up bursts —
    * overdue ticks are skipped and counted (`loop.missed`; for video and records each missed tick is also a
    * `driver` drop). A tick that throws ends the loop and is reported with `ctx.error` (a crash, restarted
