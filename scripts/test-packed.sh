@@ -18,8 +18,12 @@ bash scripts/pack.sh "$T/tarballs" >/dev/null
 for p in "${PKGS[@]}"; do
   tgz=$(ls "$T"/tarballs/senseflow-"$p"-*.tgz)
   tar -tzf "$tgz" >"$T/$p.files"
-  # A packed addon package ships its sources (compile fallback) and both prebuilds, not the local build.
-  if [ -d "packages/$p/native" ]; then
+  # A packed addon package ships its sources (compile fallback) and both prebuilds, not the local build;
+  # core ships the headers those sources include (native/*.h: the sample-ring writer, the worker mailbox).
+  for h in packages/"$p"/native/*.h; do
+    [ "$p" = core ] && [ -e "$h" ] && { grep -qx "package/native/${h##*/}" "$T/$p.files" || { echo "test-packed: $tgz lacks native/${h##*/}" >&2; exit 1; }; }
+  done
+  if [ -f "packages/$p/native/binding.gyp" ]; then
     for f in package/native/binding.gyp package/native/prebuilds/linux-x64/node.napi.node package/native/prebuilds/linux-arm64/node.napi.node; do
       grep -qx "$f" "$T/$p.files" || { echo "test-packed: $tgz lacks $f" >&2; exit 1; }
     done

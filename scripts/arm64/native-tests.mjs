@@ -161,3 +161,48 @@ test('ALSA captures a raw file bit-exact through the file plugin', () => {
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+// ---- the capture loop in native code (core's native/sample-ring.h on a weakly ordered CPU) ----------------
+test('ALSA capture() reads, stamps and commits into a core sample ring: bit-exact, every chunk recorded', async () => {
+  const { createSampleRing, SampleRingReader, SampleRingWriter, ItemFlags } = await import(new URL('packages/core/dist/index.js', root).href);
+  const alsa = load(new URL('packages/source-audio/native', root).pathname);
+  const dir = mkdtempSync(join(tmpdir(), 'sf-arm64-capture-'));
+  try {
+    const frames = 9600, channels = 2, bpf = 4;
+    const pcm = noiseBytes((frames + 4096) * bpf, 99);
+    const infile = join(dir, 'in.raw');
+    writeFileSync(infile, pcm);
+    const info = alsa.open(`senseflow_file:INFILE=${infile}`, 48000, channels, 's16le', 256, 1024);
+    const sab = createSampleRing({ channels, rate: 48000, format: 's16le', capacityFrames: 4096 }); // wraps twice
+    const w = new SampleRingWriter(sab);
+    const reader = new SampleRingReader(sab, { from: 'oldest' });
+    const out = new Float64Array(alsa.readOutSlots);
+    alsa.target(info.id, new Uint8Array(sab), out);
+    alsa.start(info.id);
+    const seen = [];
+    for (let tries = 0; seen.length < 1 || w.framesWritten < BigInt(frames); tries++) {
+      assert.ok(tries < 1000, 'capture() stopped bringing frames');
+      const flags = w.nativeBegin();
+      const rc = alsa.capture(info.id, 1024, 1000, 0, true, flags); // deadline 0: one chunk per call
+      w.nativeDone(out[6], out[11]);
+      assert.ok(rc === 1 || rc === 0, `capture returned ${rc}`);
+      for (let c = reader.next(); c; c = reader.next()) {
+        const at = Number(c.startFrame) * bpf;
+        assert.deepEqual(new Uint8Array(c.data.buffer, c.data.byteOffset, c.data.byteLength), new Uint8Array(pcm.subarray(at, at + c.frames * bpf)));
+        assert.equal(c.flags & ItemFlags.DISCONTINUITY, 0);
+        seen.push(c);
+      }
+    }
+    alsa.close(info.id);
+    for (let i = 1; i < seen.length; i++) assert.equal(seen[i].startFrame, seen[i - 1].startFrame + BigInt(seen[i - 1].frames));
+    // Captured before it was received, and in order.
+    for (let i = 0; i < seen.length; i++) {
+      assert.ok(seen[i].captureNs <= seen[i].receiveNs, `chunk ${i}: captured after it was received`);
+      if (i) assert.ok(seen[i].captureNs >= seen[i - 1].captureNs, `chunk ${i}: capture time went back`);
+    }
+    const t = alsa.chunkTime(10_000_000_000n, 96, 96, 10_001_000_000n, 480, 48000, 2_000_000_000n);
+    assert.deepEqual(t, { captureNs: 10_000_000_000n - 12_000_000n, fallback: false });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
