@@ -34,6 +34,11 @@ if ! command -v pnpm >/dev/null || [ "$(pnpm --version)" != "$want" ]; then
 fi
 
 export npm_config_nodedir=${npm_config_nodedir:-$(dirname "$(dirname "$(command -v node)")")}
-pnpm install --frozen-lockfile --reporter=silent
+# Quiet when it works; a failure (an addon that does not compile) is shown, not just an exit status.
+pnpm install --frozen-lockfile --reporter=silent || {
+  echo "setup: pnpm install failed; again, with its output:" >&2
+  pnpm install --frozen-lockfile --reporter=append-only >&2
+  exit 1
+}
 pnpm build --output-logs=errors-only
 echo "setup: ready ($profile)"

@@ -8,7 +8,7 @@
  * - Each read blocks at most READ_TIMEOUT_MS. The loop yields to the event loop (setImmediate) after a
  *   read without data, as soon as a control message (start/stop/close) waits in the worker's mailbox, and
  *   otherwise every YIELD_EVERY_MS (for the watchdog's heartbeat and timers). Not more often: a turn of the
- *   worker's event loop costs tens of µs, and 50 turns a second were a fifth of the capture thread's CPU.
+ *   worker's event loop costs tens of µs, and 50 turns a second were a quarter or more of the capture thread's CPU.
  * - An overrun is recovered in native code; its size is measured from the capture times on either side
  *   of the gap and counted with `reportDrop('driver', frames)`. Streaming goes on.
  * - A vanished device is reported (`disconnected`), reopened with the same parameters every
