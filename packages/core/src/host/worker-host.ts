@@ -329,7 +329,7 @@ export class WorkerHost implements SourceController {
 
   /** Sends one control request and waits for its reply. */
   request(call: ControlCall, timeoutMs = this.o.requestTimeoutMs): Promise<unknown> {
-    const live = this.worker ? this.live : null;
+    const live = this.live;
     if (!live) {
       if (this.failure)
         return Promise.reject(new InvalidStateError(`the source is in the error state: ${this.failure.message}`, { failure: this.failure }));
