@@ -15,7 +15,14 @@
 // Both sides are measured after the same warm-up (--warmup, default 6 s): through pulse the worker reads
 // ~350 times a second, and V8 optimizes its per-read path only 3–4 s into a capture — a start-up cost, not
 // the steady state a capture runs in for hours.
+// A third side, where a C compiler and the ALSA headers are present: bench/fixtures/alsa-capture-calls.c,
+// the ALSA calls senseflow's native loop makes, from a plain C process. What senseflow costs above it is the
+// cost of being a Node worker, not of the calls. A fourth where the kernel enabled protection keys (ospke in
+// /proc/cpuinfo): the same program with the PKRU value every Node thread has (V8 write-protects its wasm code
+// with a key). Under qemu without KVM every change of PKRU flushes the emulated TLB, at each switch into and
+// out of such a thread, so that side shows what the emulator charges any Node thread (docs/audio.md).
 // Usage: node bench/audio-capture.bench.mjs [--rounds 5] [--seconds 3] [--warmup 6] [--period 64] [--device D] [--strace] [--json]
+// In the kernel VM: bash bench/audio-capture-vm.sh [--no-pku] [--tsc] [--icount] [bench options]
 // --strace: one more round of each under `strace -c -f`, printing syscall counts per period (CPU figures
 // from that round are not used).
 // Build first: pnpm --filter @senseflow/source-audio build
@@ -24,6 +31,7 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { loadAverage as load } from './load.mjs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { openMicrophone } from '@senseflow/source-audio';
 
 const arg = (name, dflt) => {
@@ -92,10 +100,28 @@ async function senseflowRound(seconds) {
   return { pct, ...split, threads: tids.length, driverDrops: drops.driver };
 }
 
-async function arecordRound(seconds, wrap = []) {
-  const argv = ['-q', '-D', device, '-f', 'S16_LE', '-r', String(RATE), '-c', String(CH), `--period-size=${PERIOD}`, `--buffer-size=${BUFFER}`, '-t', 'raw', '/dev/null'];
-  const p = wrap.length ? spawn(wrap[0], [...wrap.slice(1), 'arecord', ...argv]) : spawn('arecord', argv);
+const ARECORD = ['arecord', '-q', '-D', device, '-f', 'S16_LE', '-r', String(RATE), '-c', String(CH), `--period-size=${PERIOD}`, `--buffer-size=${BUFFER}`, '-t', 'raw', '/dev/null'];
+
+/** The C reference (fixtures/alsa-capture-calls.c), built here; null without a compiler or the ALSA headers. */
+function buildCReference() {
+  const exe = join(dir, 'alsa-capture-calls');
+  const src = fileURLToPath(new URL('./fixtures/alsa-capture-calls.c', import.meta.url));
+  const r = spawnSync('cc', ['-O2', '-o', exe, src, '-lasound'], { encoding: 'utf8' });
+  if (r.status !== 0) {
+    log(`C reference: not built (${r.error?.message ?? r.stderr.trim().split('\n')[0]}); needs cc and libasound2-dev`);
+    return null;
+  }
+  return exe;
+}
+const C_REF = buildCReference();
+const C_ARGS = [device, String(RATE), String(CH), String(PERIOD), String(BUFFER)];
+const HAS_PKU = /\bospke\b/.test(readFileSync('/proc/cpuinfo', 'utf8'));
+
+/** One round of a capture process (arecord or the C reference): all its threads, main thread first. */
+async function processRound(seconds, argv) {
+  const p = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'ignore', 'inherit'] });
   await sleep(WARMUP_MS);
+  if (p.exitCode !== null) throw new Error(`${argv[0]} exited early (code ${p.exitCode})`);
   const pid = p.pid;
   const tids = tasks(pid).sort((a, b) => Number(a) - Number(b)); // main thread first
   const each0 = tids.map((t) => taskNs(pid, t));
@@ -106,9 +132,10 @@ async function arecordRound(seconds, wrap = []) {
   const split = splitOf(pid, tids, each0, wall);
   const pct = ((cpuOf(pid, tasks(pid)) - c0) / 1e9 / wall) * 100;
   p.kill('SIGINT');
-  await new Promise((r) => p.once('exit', r));
+  if (p.exitCode === null) await new Promise((r) => p.once('exit', r));
   return { pct, ...split };
 }
+const arecordRound = (seconds) => processRound(seconds, ARECORD);
 
 const median = (a) => [...a].sort((x, y) => x - y)[a.length >> 1];
 
@@ -122,8 +149,11 @@ for (let r = 0; r < ROUNDS; r++) {
   const [s, a] = r % 2 ? [null, await arecordRound(SECONDS)] : [await senseflowRound(SECONDS), null];
   const s2 = s ?? (await senseflowRound(SECONDS));
   const a2 = a ?? (await arecordRound(SECONDS));
-  rows.push({ senseflow: s2.pct, arecord: a2.pct, ratio: s2.pct / a2.pct, driverDrops: s2.driverDrops, threads: s2.threads, senseflowWorker: s2.main, arecordMain: a2.main, senseflowPlugin: s2.plugin, arecordPlugin: a2.plugin });
+  const c = C_REF ? await processRound(SECONDS, [C_REF, ...C_ARGS]) : null;
+  const cPkey = C_REF && HAS_PKU ? await processRound(SECONDS, [C_REF, ...C_ARGS, '--pkey']) : null;
+  rows.push({ senseflow: s2.pct, arecord: a2.pct, ratio: s2.pct / a2.pct, driverDrops: s2.driverDrops, threads: s2.threads, senseflowWorker: s2.main, arecordMain: a2.main, senseflowPlugin: s2.plugin, arecordPlugin: a2.plugin, cCalls: c?.pct, cCallsPkey: cPkey?.pct });
   log(`  round ${r + 1}: senseflow capture worker ${s2.pct.toFixed(2)}% (${s2.threads} threads, driver drops ${s2.driverDrops})   arecord ${a2.pct.toFixed(2)}%   ratio ${(s2.pct / a2.pct).toFixed(2)}×`);
+  if (c) log(`           C, senseflow's ALSA calls: ${c.pct.toFixed(2)}%${cPkey ? `; the same with a Node thread's PKRU: ${cPkey.pct.toFixed(2)}%` : ''}`);
   log(`           the thread making the ALSA calls: senseflow worker ${s2.main.toFixed(2)}%, arecord main ${a2.main.toFixed(2)}%; plugin threads ${s2.plugin.toFixed(2)}% vs ${a2.plugin.toFixed(2)}%`);
 }
 const result = {
@@ -136,11 +166,14 @@ const result = {
   arecordPct: median(rows.map((x) => x.arecord)),
   ratio: median(rows.map((x) => x.ratio)),
   senseflowWorkerPct: median(rows.map((x) => x.senseflowWorker)),
+  cCallsPct: C_REF ? median(rows.map((x) => x.cCalls)) : null,
+  cCallsPkeyPct: C_REF && HAS_PKU ? median(rows.map((x) => x.cCallsPkey)) : null,
   arecordMainPct: median(rows.map((x) => x.arecordMain)),
   rounds: rows,
 };
 log(`median: senseflow ${result.senseflowPct.toFixed(2)}% of a core, arecord ${result.arecordPct.toFixed(2)}%, ratio ${result.ratio.toFixed(2)}× (goal ≤ 1.5×: ${result.ratio <= 1.5 ? 'met' : 'NOT met'})`);
 log(`median of the thread making the ALSA calls: senseflow worker ${result.senseflowWorkerPct.toFixed(2)}%, arecord main ${result.arecordMainPct.toFixed(2)}% (the rest is the plugin's threads, the same library on both sides)`);
+if (C_REF) log(`median of the C program making senseflow's ALSA calls: ${result.cCallsPct.toFixed(2)}% (arecord ×${(result.cCallsPct / result.arecordPct).toFixed(2)})${HAS_PKU ? `; with a Node thread's PKRU: ${result.cCallsPkeyPct.toFixed(2)}% (×${(result.cCallsPkeyPct / result.arecordPct).toFixed(2)})` : ''}`);
 log(`load average after: ${result.loadAfter}`);
 
 if (process.argv.includes('--strace')) {

@@ -30,6 +30,10 @@
 #   VM_OVERLAY=0       root strictly read-only (no tmpfs overlay)
 #   VM_TTY=1           give the command the serial tty instead of pipes
 #   VM_TB_MB=N         cap qemu's TCG translation cache (default 1 GiB) to save host RAM
+#   VM_APPEND="..."    more kernel command line (e.g. "clocksource=tsc tsc=reliable")
+#   VM_ICOUNT=N        TCG only: guest time = 2^N ns per guest instruction (-icount shift=N), so CPU
+#                      figures count instructions, free of the host's emulation speed and load (with
+#                      --cpus 1: with two vCPUs the guest hung bringing up the second)
 #   VM_BOOT=bzimage    boot the compressed kernel through SeaBIOS instead of PVH (about 2 s slower)
 #   SENSEFLOW_VM_CACHE see vm-prepare.sh
 # Exit codes: the command's own; 124 the VM hit --timeout; 125 the VM died or could not start
@@ -146,10 +150,13 @@ if [ "$ACCEL" = kvm ]; then
   ACCEL_ARGS=(-accel kvm -cpu host)
 else
   ACCEL_ARGS=(-accel "tcg,thread=multi${VM_TB_MB:+,tb-size=$VM_TB_MB}" -cpu "${VM_CPU:-max}")
+  # Instruction counting (benchmarks): guest time advances 2^N ns per guest instruction, so a task's CPU
+  # time counts its instructions, not how fast the host emulated them. Needs single-threaded TCG.
+  [ -n "${VM_ICOUNT:-}" ] && ACCEL_ARGS=(-accel "tcg,thread=single${VM_TB_MB:+,tb-size=$VM_TB_MB}" -icount "shift=$VM_ICOUNT,sleep=on" -cpu "${VM_CPU:-max}")
 fi
 
 APPEND="panic=-1 sf.shares=${#ALL_SHARES[@]} sf.sharecache=${VM_SHARE_CACHE:-loose} sf.overlay=${VM_OVERLAY:-1} mitigations=off random.trust_cpu=on"
-APPEND+=" i8042.noaux i8042.nokbd i8042.nopnp"
+APPEND+=" i8042.noaux i8042.nokbd i8042.nopnp ${VM_APPEND:-}"
 # kernel messages: on our stdout with --debug, else on ttyS2, which is discarded
 if [ "$DEBUG" = 1 ]; then APPEND+=" console=ttyS0 loglevel=7 sf.debug=1"; else APPEND+=" console=ttyS2 loglevel=1 quiet"; fi
 KERNEL="$VMLINUZ"

@@ -1,6 +1,6 @@
 // Unit tier, on the host: run-in-vm.sh's contract (usage errors, exit codes, output streams,
-// shares, the throw-away root). Two of these boot the VM (a few seconds each on an idle machine),
-// so they are few; they skip when qemu is not installed, except under CI.
+// shares, the throw-away root, VM_APPEND and VM_ICOUNT). Three of these boot the VM (a few seconds
+// each on an idle machine), so they are few; they skip when qemu is not installed, except under CI.
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -69,6 +69,36 @@ describe.skipIf(missing)(`run-in-vm.sh in the VM${missing ? ` (skipped: ${missin
       expect(r.stderr).toContain('to stderr');
       expect(readFileSync(join(dir, 'shared.txt'), 'utf8')).toBe('written-in-guest\n');
       expect(existsSync(probe)).toBe(false);
+    },
+    BOOT_MS,
+  );
+
+  it(
+    'VM_APPEND reaches the guest kernel; with VM_ICOUNT a CPU time counts instructions (same work, same time)',
+    async () => {
+      // The children's CPU ticks (cutime + cstime, 1/100 s) of the same awk loop, twice, then of twice the loop.
+      // Counting instructions, twice the loop takes twice the time; in emulated time it does not, because
+      // translating awk's code at each start is a fixed cost there (77, 73, 144 ticks without VM_ICOUNT).
+      const script = [
+        'grep -o "sf.probe=[a-z]*" /proc/cmdline',
+        'ticks() { awk \'{ print $16 + $17 }\' /proc/$$/stat; }',
+        'loop() { awk -v n="$1" \'BEGIN { for (i = 0; i < n; i++) s += i }\'; }',
+        'for n in 2000000 2000000 4000000; do a=$(ticks); loop $n; echo "$n $(( $(ticks) - a ))"; done',
+      ].join('\n');
+      const r = await run('bash', [SCRIPT, '--modules', '', '--cpus', '1', '--', 'sh', '-c', script], {
+        cwd: dir,
+        timeoutMs: BOOT_MS,
+        env: { ...process.env, VM_ICOUNT: '0', VM_APPEND: 'sf.probe=yes' },
+      });
+      expect(r.code, r.stderr).toBe(0);
+      const [probe, ...rows] = r.stdout.toString().trim().split('\n');
+      expect(probe).toBe('sf.probe=yes');
+      const t = rows.map((l) => Number(l.split(' ')[1]));
+      const why = r.stdout.toString();
+      expect(t[0], why).toBeGreaterThanOrEqual(50); // long enough for 1/100 s ticks to resolve a few %
+      expect(Math.abs(t[1] - t[0]) / t[0], why).toBeLessThanOrEqual(0.05);
+      expect(t[2] / t[0], why).toBeGreaterThan(1.92);
+      expect(t[2] / t[0], why).toBeLessThan(2.08);
     },
     BOOT_MS,
   );
