@@ -282,14 +282,15 @@ describe('spectrum() options, lifecycle and readers', () => {
     const collect = (s: typeof batched) =>
       firstValueFrom(s.frames$.pipe(take(expected), map((f) => ({ seq: f.seq, startFrame: f.startFrame, captureNs: f.captureNs, flags: f.flags, mags: Array.from(f.magnitudes), publishedNs: f.receiveNs })), toArray(), timeout(30_000)));
     const [a, b] = [collect(batched), collect(perHop)];
-    // 10 ms chunks written when their time has come (by the wall clock), stamped with when they were written.
-    const writtenNs = new Map<number, bigint>(); // chunk start frame → commit time
+    // 10 ms chunks written when their time has come (by the wall clock), stamped just before each write: the
+    // spectrum worker can publish a frame before this thread reads the clock again after the commit.
+    const writtenNs = new Map<number, bigint>(); // chunk start frame → a time just before its commit
     const t0 = performance.now();
     for (let f = 0; f < total; ) {
       const due = Math.min(total, Math.floor((((performance.now() - t0) / 1000) * RATE) / 480) * 480);
       for (; f < due; f += 480) {
-        feed(writer, 's16le', [{ freq: 440, amp: 0.5 }, { freq: 3000, amp: 0.25 }], 480, f);
         writtenNs.set(f, process.hrtime.bigint());
+        feed(writer, 's16le', [{ freq: 440, amp: 0.5 }, { freq: 3000, amp: 0.25 }], 480, f);
       }
       await new Promise((r) => setTimeout(r, 5));
     }
