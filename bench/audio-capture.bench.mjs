@@ -190,7 +190,7 @@ if (process.argv.includes('--strace')) {
     // arecord under strace for the same wall time; senseflow: strace attached to this process for the round.
     const aFile = join(dir, 'arecord.strace');
     log('strace: arecord …');
-    spawnSync('strace', ['-c', '-f', '-o', aFile, 'arecord', '-q', '-D', device, '-f', 'S16_LE', '-r', String(RATE), '-c', String(CH), `--period-size=${PERIOD}`, `--buffer-size=${BUFFER}`, '-t', 'raw', '-d', String(Math.ceil(SECONDS + 1.5)), '/dev/null'], { timeout: (SECONDS + 15) * 1000 });
+    spawnSync('strace', ['-c', '-f', '-o', aFile, ...ARECORD.slice(0, -1), '-d', String(Math.ceil(SECONDS + 1.5)), '/dev/null'], { timeout: (SECONDS + 15) * 1000 });
     log('strace: senseflow …');
     const sFile = join(dir, 'senseflow.strace');
     const before = new Set(tasks(process.pid));

@@ -149,10 +149,11 @@ fi
 if [ "$ACCEL" = kvm ]; then
   ACCEL_ARGS=(-accel kvm -cpu host)
 else
-  ACCEL_ARGS=(-accel "tcg,thread=multi${VM_TB_MB:+,tb-size=$VM_TB_MB}" -cpu "${VM_CPU:-max}")
   # Instruction counting (benchmarks): guest time advances 2^N ns per guest instruction, so a task's CPU
   # time counts its instructions, not how fast the host emulated them. Needs single-threaded TCG.
-  [ -n "${VM_ICOUNT:-}" ] && ACCEL_ARGS=(-accel "tcg,thread=single${VM_TB_MB:+,tb-size=$VM_TB_MB}" -icount "shift=$VM_ICOUNT,sleep=on" -cpu "${VM_CPU:-max}")
+  TCG_THREAD=multi ICOUNT_ARGS=()
+  [ -n "${VM_ICOUNT:-}" ] && TCG_THREAD=single ICOUNT_ARGS=(-icount "shift=$VM_ICOUNT,sleep=on")
+  ACCEL_ARGS=(-accel "tcg,thread=$TCG_THREAD${VM_TB_MB:+,tb-size=$VM_TB_MB}" "${ICOUNT_ARGS[@]}" -cpu "${VM_CPU:-max}")
 fi
 
 APPEND="panic=-1 sf.shares=${#ALL_SHARES[@]} sf.sharecache=${VM_SHARE_CACHE:-loose} sf.overlay=${VM_OVERLAY:-1} mitigations=off random.trust_cpu=on"
